@@ -1,0 +1,44 @@
+# The course's commands. Each target bootstraps .venv itself when it is missing or stale.
+SHELL := /bin/bash
+VENV := .venv
+PY := $(VENV)/bin/python
+STAMP := $(VENV)/.coursekit-installed
+NOTEBOOKS := $(sort $(wildcard notebooks/*.ipynb))
+PYTEST := $(PY) -m pytest
+
+.PHONY: lab test unit nbval browser binder lint notebooks bench doctor clean
+
+$(STAMP): pyproject.toml scripts/bootstrap.sh scripts/install_torch.sh
+	bash scripts/bootstrap.sh $(VENV)
+
+## make lab: install everything and open JupyterLab on notebooks/ (free port, prints the URL)
+lab: $(STAMP)
+	$(VENV)/bin/coursekit lab
+
+## make test: install everything, then ruff, unit tests, nbval (strict) on every notebook, browser and Binder tests
+test: $(STAMP)
+	bash scripts/run_tests.sh $(VENV)
+
+lint: $(STAMP)
+	$(PY) -m ruff check coursekit tests benchmarks scripts
+
+unit: $(STAMP)
+	$(PYTEST) -n 2 -m "not browser and not binder" tests
+
+nbval: $(STAMP)
+	$(PYTEST) -p no:cacheprovider --nbval --nbval-current-env --nbval-sanitize-with tests/nbval_sanitize.cfg \
+		-n 2 --dist loadfile $(NOTEBOOKS)
+
+## make notebooks: re-execute every notebook in place on the CPU so stored outputs are current
+notebooks: $(STAMP)
+	COURSEKIT_DEVICE=cpu $(PY) -m coursekit.notebooks $(NOTEBOOKS)
+
+## make bench: every benchmark under benchmarks/, each printing its table
+bench: $(STAMP)
+	bash scripts/run_benchmarks.sh $(VENV)
+
+doctor: $(STAMP)
+	$(VENV)/bin/coursekit doctor
+
+clean:
+	rm -rf $(VENV) test-output bench-output .pytest_cache .ruff_cache .hypothesis

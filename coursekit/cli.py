@@ -1,0 +1,91 @@
+"""The `coursekit` command: a thin layer over typed functions.
+
+    coursekit doctor        is this environment ready for the course?
+    coursekit exercises     list the exercise bank by notebook
+    coursekit lab           open JupyterLab on the course (free port, prints the URL)
+"""
+
+from __future__ import annotations
+
+import argparse
+import sys
+from collections.abc import Callable, Sequence
+
+__all__ = ["main"]
+
+Handler = Callable[[argparse.Namespace], int]
+
+
+def _doctor(args: argparse.Namespace) -> int:
+    from coursekit.doctor import diagnose
+
+    report = diagnose()
+    if not args.quiet or not report.ok:
+        print(report)
+    if not report.ok:
+        print("\ncoursekit doctor: the environment is not ready (see Problems above).", file=sys.stderr)
+        return 1
+    return 0
+
+
+def _exercises(args: argparse.Namespace) -> int:
+    from coursekit.exercises import all_exercises, by_notebook
+
+    exercises = by_notebook(args.notebook) if args.notebook else all_exercises()
+    current = None
+    for ex in exercises:
+        if ex.notebook != current:
+            current = ex.notebook
+            print(f"\n{current}")
+        cases = ex.cases()
+        print(f"  {ex.id:<34} {ex.points:>4g} pt  {len(cases):>2} public cases  {ex.title}")
+    print(f"\n{len(exercises)} exercises")
+    return 0
+
+
+def _lab(args: argparse.Namespace) -> int:
+    from coursekit.lab import run_lab
+
+    return run_lab(port=args.port)
+
+
+def build_parser() -> argparse.ArgumentParser:
+    """The argument parser of the `coursekit` command."""
+    parser = argparse.ArgumentParser(prog="coursekit", description="The course's command-line tools.")
+    sub = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
+
+    doctor = sub.add_parser("doctor", help="check that everything the course needs is installed")
+    doctor.add_argument("--quiet", action="store_true", help="print only when something is wrong")
+    doctor.set_defaults(handler=_doctor)
+
+    exercises = sub.add_parser("exercises", help="list the exercise bank")
+    exercises.add_argument("--notebook", help="only this notebook's exercises, e.g. 03_activations")
+    exercises.set_defaults(handler=_exercises)
+
+    lab = sub.add_parser("lab", help="open JupyterLab on the course's notebooks")
+    lab.add_argument("--port", type=int, default=None, help="port to serve on (default: a free one)")
+    lab.set_defaults(handler=_lab)
+
+    for register in _EXTRA_COMMANDS:
+        register(sub)
+    return parser
+
+
+# Other modules add sub-commands here (e.g. `grade`), each a function taking the subparsers object.
+_EXTRA_COMMANDS: list[Callable[[argparse._SubParsersAction], None]] = []
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    """Entry point of the `coursekit` console script."""
+    parser = build_parser()
+    args = parser.parse_args(argv)
+    handler: Handler = args.handler
+    try:
+        return handler(args)
+    except KeyboardInterrupt:
+        print("interrupted", file=sys.stderr)
+        return 130
+
+
+if __name__ == "__main__":
+    sys.exit(main())

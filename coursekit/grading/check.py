@@ -1,0 +1,270 @@
+"""The instant in-notebook check(): run an exercise's public cases in the learner's kernel.
+
+check() never raises: whatever it is given, it returns a result that renders as HTML in
+Jupyter and as text elsewhere. It leaves the kernel as it found it (random state, default
+dtype, grad mode), so running a check never changes what the notebook computes next.
+"""
+
+from __future__ import annotations
+
+import html
+import inspect
+import os
+import random
+import traceback
+import warnings
+from contextlib import contextmanager
+from dataclasses import dataclass, field
+from typing import Any
+
+import numpy as np
+import torch
+
+from coursekit.exercises import get
+from coursekit.exercises.model import Case, Exercise
+from coursekit.grading.compare import ErrorInfo, Outcome, Verdict, judge
+from coursekit.grading.plain import Array, encode, materialize
+
+__all__ = ["CheckResult", "Message", "check", "hint", "run_case", "solution"]
+
+SOLUTIONS_OFF_VAR = "COURSEKIT_NO_SOLUTIONS"
+_MISSING = object()
+_hints_shown: dict[str, int] = {}
+
+
+@dataclass(frozen=True)
+class CheckResult:
+    """The outcome of check(): passed/total, points, and the first failure explained."""
+
+    exercise_id: str
+    title: str
+    passed: int
+    total: int
+    points: float
+    max_points: float
+    verdict: Verdict | None = None  # the first case that did not pass
+    note: str = ""  # convention the check follows (e.g. ReLU'(0) = 0)
+
+    @property
+    def status(self) -> str:
+        if self.total and self.passed == self.total:
+            return "pass"
+        return self.verdict.status if self.verdict else "fail"
+
+    @property
+    def headline(self) -> str:
+        return {"pass": "All cases pass", "not_attempted": "Not attempted yet", "usage": "check() could not run",
+                "error": "Your code raised an error", "fail": "Not quite"}[self.status]
+
+    def __repr__(self) -> str:
+        if self.status == "usage":
+            return f"{self.headline}: {self.verdict.message if self.verdict else ''}"
+        lines = [f"{self.exercise_id}: {self.headline}. {self.passed}/{self.total} cases, "
+                 f"{self.points:g}/{self.max_points:g} points."]
+        if self.verdict and self.status != "pass":
+            lines.append(self.verdict.message)
+            if self.verdict.hint:
+                lines.append(f"Hint: {self.verdict.hint}")
+        if self.note:
+            lines.append(f"Note: {self.note}")
+        return "\n".join(lines)
+
+    def _repr_html_(self) -> str:
+        colour = {"pass": "#009E73", "not_attempted": "#E69F00", "fail": "#D55E00", "error": "#D55E00",
+                  "usage": "#0072B2"}[self.status]
+        icon = {"pass": "&#10004;", "not_attempted": "&#9998;", "fail": "&#10008;", "error": "&#10008;",
+                "usage": "&#9432;"}[self.status]
+        parts = [f'<div class="coursekit-check coursekit-{self.status}" style="border-left:4px solid {colour};'
+                 f'padding:4px 10px;margin:4px 0;font-family:sans-serif;font-size:13px">',
+                 f'<b style="color:{colour}">{icon} {html.escape(self.headline)}</b>']
+        if self.status != "usage":
+            parts.append(f' <code>{html.escape(self.exercise_id)}</code>: {self.passed}/{self.total} cases, '
+                         f'{self.points:g}/{self.max_points:g} points')
+        if self.verdict and self.status != "pass":
+            parts.append(f'<div style="margin-top:4px;white-space:pre-wrap">{html.escape(self.verdict.message)}</div>')
+            if self.verdict.hint:
+                parts.append(f'<div style="margin-top:4px"><b>Hint:</b> {html.escape(self.verdict.hint)}</div>')
+        if self.note:
+            parts.append(f'<div style="margin-top:4px;color:#555"><i>{html.escape(self.note)}</i></div>')
+        parts.append("</div>")
+        return "".join(parts)
+
+
+@dataclass(frozen=True)
+class Message:
+    """A short message (a hint, a solution, a usage note) that renders as HTML and as text."""
+
+    title: str
+    body: str = ""
+    code: bool = False
+    lines: tuple[str, ...] = field(default=())
+
+    def __repr__(self) -> str:
+        return self.title + ("\n" + self.body if self.body else "")
+
+    def _repr_html_(self) -> str:
+        body = ""
+        if self.body:
+            tag = "pre" if self.code else "div"
+            body = f"<{tag} style='margin:4px 0'>{html.escape(self.body)}</{tag}>"
+        return (f"<div class='coursekit-message' style='border-left:4px solid #0072B2;padding:4px 10px;"
+                f"font-family:sans-serif;font-size:13px'><b>{html.escape(self.title)}</b>{body}</div>")
+
+
+@contextmanager
+def _kernel_state_preserved():
+    """Run learner code without letting it change the notebook's random streams, dtype or grad mode."""
+    py_state = random.getstate()
+    np_state = np.random.get_state()
+    dtype = torch.get_default_dtype()
+    grad = torch.is_grad_enabled()
+    devices = list(range(torch.cuda.device_count())) if torch.cuda.is_initialized() else []
+    with torch.random.fork_rng(devices=devices):
+        try:
+            yield
+        finally:
+            random.setstate(py_state)
+            np.random.set_state(np_state)
+            torch.set_default_dtype(dtype)
+            torch.set_grad_enabled(grad)
+
+
+def _last_line(exc: BaseException) -> str:
+    lines = traceback.format_exception_only(type(exc), exc)
+    text = lines[-1].strip() if lines else type(exc).__name__
+    prefix = f"{type(exc).__name__}: "
+    return (text[len(prefix):] if text.startswith(prefix) else text)[:300]
+
+
+def _input_names(exercise: Exercise, case: Case) -> list[str]:
+    try:
+        names = list(inspect.signature(exercise.reference).parameters)
+    except (TypeError, ValueError):
+        names = []
+    return [names[i] if i < len(names) else f"argument {i}" for i in range(len(case.args))] + list(case.kwargs)
+
+
+def _same(a: Any, b: Any) -> bool:
+    if isinstance(a, Array) and isinstance(b, Array):
+        return a.shape == b.shape and np.array_equal(a.data, b.data, equal_nan=a.data.dtype.kind == "f")
+    return True
+
+
+def run_case(exercise: Exercise, case: Case, candidate: Any) -> Outcome:
+    """Call the learner's object on one case (or take its value) and reduce what happened to plain data."""
+    if exercise.kind == "value":
+        if callable(candidate) and not isinstance(candidate, torch.Tensor):
+            try:
+                candidate = candidate()
+            except BaseException as exc:  # noqa: BLE001 - learner code
+                return Outcome(error=ErrorInfo(type(exc).__name__, _last_line(exc)))
+        return Outcome(value=encode(candidate))
+    pristine = [encode(a, keep_dtype=True) for a in (*case.args, *case.kwargs.values())]
+    args = [materialize(p) for p in pristine[:len(case.args)]]
+    kwargs = {k: materialize(p) for k, p in zip(case.kwargs, pristine[len(case.args):], strict=True)}
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
+        try:
+            result = candidate(*args, **kwargs)
+        except BaseException as exc:  # noqa: BLE001 - learner code; KeyboardInterrupt handled by check()
+            if isinstance(exc, KeyboardInterrupt):
+                raise
+            return Outcome(error=ErrorInfo(type(exc).__name__, _last_line(exc)))
+    after = [encode(a, keep_dtype=True) for a in (*args, *kwargs.values())]
+    names = _input_names(exercise, case)
+    mutated = tuple(n for n, p, a in zip(names, pristine, after, strict=True) if not _same(p, a))
+    shown = tuple(f"{w.category.__name__}: {w.message}" for w in caught)
+    return Outcome(value=encode(result), mutated=mutated, warnings=shown)
+
+
+def _usage(text: str, title: str = "check() needs an exercise") -> CheckResult:
+    return CheckResult("?", title, 0, 0, 0.0, 0.0, Verdict("usage", text))
+
+
+def check(target: Any, value: Any = _MISSING) -> CheckResult:
+    """Check an exercise: `check(my_function)` or `check("exercise_id", answer)`. Never raises."""
+    try:
+        return _check(target, value)
+    except KeyboardInterrupt:
+        return _usage("The check was interrupted (does your function loop forever?). Your notebook's state "
+                      "is unchanged; fix the function and run the cell again.", "interrupted")
+    except Exception as exc:  # noqa: BLE001 - check() must never raise into a learner's notebook
+        return _usage(f"The checker itself hit a problem: {type(exc).__name__}: {_last_line(exc)}. "
+                      "Please report it to your instructor.", "checker error")
+
+
+def _check(target: Any, value: Any) -> CheckResult:
+    if isinstance(target, str):
+        try:
+            exercise = get(target)
+        except KeyError as exc:
+            return _usage(str(exc))
+        if value is _MISSING:
+            return _usage(f"Pass your answer too: check({target!r}, your_answer).")
+        candidate = value
+    else:
+        name = getattr(target, "__name__", None)
+        if not callable(target) or not isinstance(name, str):
+            return _usage(f"check() got {type(target).__name__}. Pass your function, e.g. check(sigmoid), "
+                          "or an exercise id and your answer, e.g. check('largest_stable_lr', 0.5).")
+        if name == "<lambda>":
+            return _usage("check() cannot tell which exercise a lambda answers: use check('exercise_id', fn).")
+        try:
+            exercise = get(name)
+        except KeyError as exc:
+            return _usage(f"{exc} (check() looks the exercise up by your function's name; keep the name the "
+                          "exercise cell gives it, or call check('exercise_id', your_function).)")
+        candidate = target
+    if exercise.kind == "value" and value is _MISSING:
+        return _usage(f"{exercise.id} asks for a value: check({exercise.id!r}, your_answer).")
+    if exercise.kind == "function" and not callable(candidate):
+        return _usage(f"{exercise.id} asks for a function; you passed {type(candidate).__name__}. "
+                      f"Define `def {exercise.signature or exercise.id + '(...)'}:` and call check({exercise.id}).")
+    verdicts: list[Verdict] = []
+    with _kernel_state_preserved():
+        for number, case in enumerate(exercise.cases(), start=1):
+            expected = encode(exercise.expected(case))
+            outcome = run_case(exercise, case, candidate)
+            verdict = judge(exercise, case, expected, outcome, number=number)
+            if verdict.status == "not_attempted":
+                return CheckResult(exercise.id, exercise.title, 0, len(exercise.cases()), 0.0,
+                                   exercise.points, verdict, exercise.convention)
+            verdicts.append(verdict)
+    passed = sum(v.passed for v in verdicts)
+    first = next((v for v in verdicts if not v.passed), None)
+    points = round(exercise.points * passed / len(verdicts), 2) if verdicts else 0.0
+    return CheckResult(exercise.id, exercise.title, passed, len(verdicts), points, exercise.points, first,
+                       exercise.convention)
+
+
+def hint(exercise_id: str) -> Message:
+    """The next hint for an exercise (each call reveals one more, then repeats the last)."""
+    try:
+        exercise = get(exercise_id)
+    except KeyError as exc:
+        return Message(str(exc))
+    if not exercise.hints:
+        return Message(f"No hints for {exercise.id}.", "Re-read the section above the exercise.")
+    shown = _hints_shown.get(exercise.id, 0)
+    index = min(shown, len(exercise.hints) - 1)
+    _hints_shown[exercise.id] = shown + 1
+    return Message(f"Hint {index + 1} of {len(exercise.hints)} for {exercise.id}", exercise.hints[index])
+
+
+def solution(exercise_id: str, *, reveal: bool = False) -> Message:
+    """The reference solution's source, shown only with reveal=True and when the class allows it."""
+    try:
+        exercise = get(exercise_id)
+    except KeyError as exc:
+        return Message(str(exc))
+    if os.environ.get(SOLUTIONS_OFF_VAR, "").strip() not in ("", "0"):
+        return Message(f"Solutions are switched off for this class ({exercise.id}).",
+                       "Your instructor has disabled solution(); use hint() and check() instead.")
+    if not reveal:
+        return Message(f"Sure you want to see the solution of {exercise.id}?",
+                       f"Try hint({exercise.id!r}) first. To reveal it: solution({exercise.id!r}, reveal=True).")
+    try:
+        source = inspect.getsource(exercise.reference)
+    except (OSError, TypeError):
+        source = repr(exercise.expected(exercise.cases()[0]))
+    return Message(f"Reference solution of {exercise.id}", source, code=True)

@@ -1,0 +1,292 @@
+"""Compare a learner's output with the reference's for one case, and say what went wrong.
+
+Pure: it sees only plain data (see `coursekit.grading.plain`), so the in-notebook
+check() and the batch grader give the same verdict for the same output.
+"""
+
+from __future__ import annotations
+
+import inspect
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import Any, Literal
+
+import numpy as np
+
+from coursekit.exercises.model import Case, Exercise
+from coursekit.grading.plain import Array, FunctionRef, Other, encode
+
+__all__ = ["ErrorInfo", "Outcome", "Verdict", "compare", "describe_call", "judge"]
+
+Status = Literal["pass", "fail", "not_attempted", "error", "usage"]
+
+
+@dataclass(frozen=True)
+class ErrorInfo:
+    """An exception the learner's code raised: its type and the last line of the traceback."""
+
+    type_name: str
+    last_line: str
+
+    @property
+    def not_implemented(self) -> bool:
+        return self.type_name == "NotImplementedError"
+
+
+@dataclass(frozen=True)
+class Outcome:
+    """What happened when the learner's object was called on one case (plain data only)."""
+
+    value: Any = None
+    error: ErrorInfo | None = None
+    mutated: tuple[str, ...] = ()
+    warnings: tuple[str, ...] = ()
+
+
+@dataclass(frozen=True)
+class Verdict:
+    """The result of one case: a status, a learner-facing message, and a targeted hint if one applies."""
+
+    status: Status
+    message: str = ""
+    hint: str | None = None
+
+    @property
+    def passed(self) -> bool:
+        return self.status == "pass"
+
+
+NOT_ATTEMPTED = ("Not attempted yet: replace `raise NotImplementedError` (or `None`) with your answer, "
+                 "then run the exercise cell and this cell again.")
+
+
+def _fmt_number(x: float) -> str:
+    if isinstance(x, bool):
+        return str(x)
+    if isinstance(x, int):
+        return str(x)
+    if np.isnan(x):
+        return "nan"
+    if np.isinf(x):
+        return "inf" if x > 0 else "-inf"
+    text = f"{x:.6g}"
+    return text + ".0" if isinstance(x, float) and text.lstrip("-").isdigit() else text
+
+
+def _fmt_value(v: Any, *, limit: int = 8) -> str:
+    """A short, deterministic rendering of a plain value for messages."""
+    if isinstance(v, Array):
+        kind = "tensor" if v.container == "tensor" else "array"
+        dtype = v.dtype.split(".")[-1]
+        if v.data.size <= limit:
+            body = np.array2string(np.asarray(v.data, dtype=np.float64), precision=4, separator=", ",
+                                   floatmode="maxprec", suppress_small=False)
+            body = " ".join(body.split())
+            return f"{kind}({body}" + (f", dtype={dtype})" if dtype != "float64" else ")")
+        finite = v.data[np.isfinite(v.data)] if v.data.dtype.kind == "f" else v.data
+        rng = f", values in [{_fmt_number(float(finite.min()))}, {_fmt_number(float(finite.max()))}]" \
+            if finite.size else ""
+        return f"{kind} of shape {tuple(v.shape)} ({dtype}{rng})"
+    if isinstance(v, FunctionRef):
+        return v.name
+    if isinstance(v, Other):
+        return f"<{v.type_name}>"
+    if isinstance(v, float):
+        return _fmt_number(v)
+    if isinstance(v, tuple):
+        return "(" + ", ".join(_fmt_value(x) for x in v) + ("," if len(v) == 1 else "") + ")"
+    if isinstance(v, list):
+        return "[" + ", ".join(_fmt_value(x) for x in v) + "]"
+    if isinstance(v, str):
+        return repr(v)
+    return repr(v)
+
+
+def _type_words(v: Any) -> str:
+    if isinstance(v, Array):
+        return ("a tensor" if v.container == "tensor" else "a NumPy array") + f" of shape {tuple(v.shape)}"
+    if isinstance(v, Other):
+        return f"a {v.type_name}"
+    if v is None:
+        return "None"
+    return f"a {type(v).__name__}"
+
+
+def describe_call(exercise: Exercise, case: Case) -> str:
+    """How a public case calls the learner's function, e.g. `sigmoid(x=tensor([0., 1.]))`."""
+    if exercise.kind == "value":
+        return exercise.id
+    try:
+        names = list(inspect.signature(exercise.reference).parameters)
+    except (TypeError, ValueError):
+        names = []
+    parts = []
+    for i, arg in enumerate(case.args):
+        name = names[i] if i < len(names) else f"arg{i}"
+        parts.append(f"{name}={_fmt_value(encode(arg))}")
+    parts += [f"{k}={_fmt_value(encode(v))}" for k, v in case.kwargs.items()]
+    return f"{exercise.id}({', '.join(parts)})"
+
+
+def _where(index: tuple[int, ...]) -> str:
+    return "" if not index else f" at index {list(index) if len(index) > 1 else index[0]}"
+
+
+def _compare_arrays(expected: Array, got: Array, exercise: Exercise, hidden: bool) -> str | None:
+    if expected.container == "tensor" and got.container == "ndarray":
+        return "You returned a NumPy array; return a torch.Tensor (do the computation with torch operations)."
+    if got.shape != expected.shape:
+        msg = f"Wrong shape: expected {tuple(expected.shape)}, got {tuple(got.shape)}."
+        if got.data.size == expected.data.size:
+            msg += " Same number of entries: check for a transpose, a missing or extra dimension, or keepdim."
+        elif got.data.size == 1 and expected.data.size > 1:
+            msg += " You returned a single number; the answer has one entry per input element."
+        return msg
+    if exercise.check_dtype and expected.dtype.split(".")[-1] != got.dtype.split(".")[-1]:
+        return (f"Wrong dtype: expected {expected.dtype.split('.')[-1]}, got {got.dtype.split('.')[-1]}. "
+                "A tensor created with torch.zeros/torch.tensor/torch.ones defaults to float32: pass "
+                "dtype=x.dtype (or use torch.zeros_like(x)).")
+    e = np.asarray(expected.data, dtype=np.float64)
+    g = np.asarray(got.data, dtype=np.float64)
+    bad_nonfinite = ~np.isfinite(g) & np.isfinite(e)
+    if bad_nonfinite.any():
+        idx = tuple(int(i) for i in np.argwhere(bad_nonfinite)[0])
+        where = "" if hidden else _where(idx)
+        return (f"Your result contains {_fmt_number(float(g[idx]))}{where} where the expected value is finite"
+                + ("" if hidden else f" ({_fmt_number(float(e[idx]))})")
+                + ". An overflow (exp of a large number) or a division by zero is the usual cause.")
+    close = np.isclose(g, e, rtol=exercise.rtol, atol=exercise.atol, equal_nan=True)
+    if close.all():
+        return None
+    idx = tuple(int(i) for i in np.argwhere(~close)[0])
+    with np.errstate(divide="ignore", invalid="ignore"):
+        abs_err = np.abs(g - e)
+        rel_err = abs_err / np.maximum(np.abs(e), np.finfo(np.float64).tiny)
+    abs_err = np.where(np.isfinite(abs_err), abs_err, np.inf)
+    tol = f"tolerance: rtol={exercise.rtol:g}, atol={exercise.atol:g}"
+    count = int((~close).sum())
+    stats = f"{count} of {close.size} entries differ; max abs error {_fmt_number(float(abs_err.max()))}, " \
+            f"max rel error {_fmt_number(float(np.nanmax(rel_err)))} ({tol})."
+    if hidden:
+        return f"Wrong values: {stats}"
+    if e.ndim == 0:
+        return f"Expected {_fmt_number(float(e))}, got {_fmt_number(float(g))}. {stats}"
+    return (f"First mismatch{_where(idx)}: expected {_fmt_number(float(e[idx]))}, "
+            f"got {_fmt_number(float(g[idx]))}. {stats}")
+
+
+def compare(expected: Any, got: Any, exercise: Exercise, *, hidden: bool = False, path: str = "") -> str | None:
+    """None when `got` matches `expected` within the exercise's tolerances, else what is wrong."""
+    prefix = f"In {path}: " if path else ""
+    if isinstance(expected, Array):
+        if isinstance(got, Array):
+            problem = _compare_arrays(expected, got, exercise, hidden)
+            return prefix + problem if problem else None
+        if isinstance(got, (int, float)) and not isinstance(got, bool) and expected.data.size == 1 \
+                and expected.data.ndim == 0:
+            return compare(float(expected.data), float(got), exercise, hidden=hidden, path=path)
+        return prefix + f"Expected a tensor of shape {tuple(expected.shape)}, got {_type_words(got)}."
+    if isinstance(expected, bool):
+        if got is expected or (isinstance(got, Array) and got.data.size == 1 and bool(got.data) == expected):
+            return None
+        return prefix + f"Expected {expected}, got {_fmt_value(got) if not hidden else _type_words(got)}."
+    if isinstance(expected, (int, float)):
+        if isinstance(got, Array) and got.data.size == 1:
+            if got.attached:
+                return prefix + ("You returned a tensor that is still attached to the autograd graph where "
+                                 "a plain number is asked: return `.item()` of it (or `.detach()`).")
+            got = float(got.data.reshape(()))
+        if isinstance(got, bool) or not isinstance(got, (int, float)):
+            return prefix + f"Expected a number, got {_type_words(got)}."
+        e, g = float(expected), float(got)
+        if np.isfinite(e) and not np.isfinite(g):
+            return prefix + f"Your result is {_fmt_number(g)} where the expected value is finite."
+        if np.isclose(g, e, rtol=exercise.rtol, atol=exercise.atol, equal_nan=True):
+            return None
+        tol = f"tolerance: rtol={exercise.rtol:g}, atol={exercise.atol:g}"
+        if hidden:
+            return prefix + f"Wrong value: abs error {_fmt_number(abs(g - e))} ({tol})."
+        return prefix + f"Expected {_fmt_number(e)}, got {_fmt_number(g)} ({tol})."
+    if isinstance(expected, str):
+        if isinstance(got, str) and got.strip().lower() == expected.strip().lower():
+            return None
+        if not isinstance(got, str):
+            return prefix + f"Expected a string such as {expected!r}, got {_type_words(got)}."
+        return prefix + (f"Expected {expected!r}, got {got!r}." if not hidden else f"{got!r} is not the right answer.")
+    if isinstance(expected, (tuple, list)):
+        if not isinstance(got, (tuple, list)):
+            return prefix + f"Expected {len(expected)} results (a tuple), got {_type_words(got)}."
+        if len(got) != len(expected):
+            return prefix + f"Expected {len(expected)} results, got {len(got)}."
+        names = exercise.output_names
+        for i, (e, g) in enumerate(zip(expected, got, strict=True)):
+            name = names[i] if i < len(names) else f"result {i}"
+            problem = compare(e, g, exercise, hidden=hidden, path=f"{path}.{name}" if path else name)
+            if problem:
+                return problem
+        return None
+    if isinstance(expected, dict):
+        if not isinstance(got, dict):
+            return prefix + f"Expected a dict with keys {sorted(expected)}, got {_type_words(got)}."
+        missing = sorted(set(expected) - set(got))
+        if missing:
+            return prefix + f"Missing key(s): {', '.join(missing)}."
+        for key in expected:
+            problem = compare(expected[key], got[key], exercise, hidden=hidden, path=f"{path}[{key!r}]")
+            if problem:
+                return problem
+        return None
+    if expected is None:
+        return None if got is None else prefix + f"Expected None, got {_type_words(got)}."
+    raise TypeError(f"reference output of {exercise.id} is not plain data: {type(expected).__name__}")
+
+
+def _recognise(exercise: Exercise, case: Case, expected: Any, got: Any,
+               wrong_output: Callable[[Case, Callable[..., Any]], Any]) -> str | None:
+    for mistake in exercise.mistakes:
+        try:
+            if mistake.test is not None:
+                if mistake.test(case, expected, got):
+                    return mistake.message
+            elif mistake.wrong is not None:
+                wrong = wrong_output(case, mistake.wrong)
+                if wrong is not None and compare(wrong, got, exercise) is None:
+                    return mistake.message
+        except Exception:  # noqa: BLE001 - a recogniser that does not apply to this case
+            continue
+    return None
+
+
+def _run_wrong(exercise: Exercise) -> Callable[[Case, Callable[..., Any]], Any]:
+    def run(case: Case, wrong: Callable[..., Any]) -> Any:
+        from coursekit.grading.plain import materialize
+        args = materialize(encode(tuple(case.args), keep_dtype=True))
+        kwargs = materialize(encode(dict(case.kwargs), keep_dtype=True))
+        return encode(wrong(*args, **kwargs) if exercise.kind == "function" else wrong())
+    return run
+
+
+def judge(exercise: Exercise, case: Case, expected: Any, outcome: Outcome, *, number: int,
+          wrong_output: Callable[[Case, Callable[..., Any]], Any] | None = None) -> Verdict:
+    """The verdict for case `number` (1-based): compare, then look for a known mistake on failure."""
+    where = f"Hidden case {number}" + (f" ({case.label})" if case.label else "") if case.hidden else \
+        f"Case {number}: {describe_call(exercise, case)}"
+    if outcome.error is not None:
+        if outcome.error.not_implemented:
+            return Verdict("not_attempted", NOT_ATTEMPTED)
+        return Verdict("error", f"{where}: raised {outcome.error.type_name}: {outcome.error.last_line}")
+    if outcome.value is None and expected is not None:
+        return Verdict("not_attempted", NOT_ATTEMPTED if exercise.kind == "value" else
+                       "Your function returned None: did you forget the `return` statement? " + NOT_ATTEMPTED)
+    if outcome.mutated:
+        return Verdict("fail", f"{where}: your function modified its input {', '.join(outcome.mutated)} in place. "
+                       "Compute a new tensor instead (x = x * 2, not x *= 2 or x.mul_(2)).")
+    if exercise.warning_free and outcome.warnings:
+        return Verdict("fail", f"{where}: produced a warning: {outcome.warnings[0]}. "
+                       "The answer must be computed without overflow or invalid operations.",
+                       hint=_recognise(exercise, case, expected, outcome.value, wrong_output or _run_wrong(exercise)))
+    problem = compare(expected, outcome.value, exercise, hidden=case.hidden)
+    if problem is None:
+        return Verdict("pass")
+    hint = _recognise(exercise, case, expected, outcome.value, wrong_output or _run_wrong(exercise))
+    return Verdict("fail", f"{where}: {problem}", hint=hint)
