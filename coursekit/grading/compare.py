@@ -159,7 +159,7 @@ def _compare_arrays(expected: Array, got: Array, exercise: Exercise, hidden: boo
     if close.all():
         return None
     idx = tuple(int(i) for i in np.argwhere(~close)[0])
-    with np.errstate(divide="ignore", invalid="ignore"):
+    with np.errstate(divide="ignore", invalid="ignore", over="ignore"):
         abs_err = np.abs(g - e)
         rel_err = abs_err / np.maximum(np.abs(e), np.finfo(np.float64).tiny)
     abs_err = np.where(np.isfinite(abs_err), abs_err, np.inf)
