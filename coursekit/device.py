@@ -53,11 +53,10 @@ def device() -> torch.device:
     return choose_device().device
 
 
-def seed(n: int = 0) -> int:
-    """Seed Python's, NumPy's and PyTorch's random generators (all devices) with `n`; returns `n`."""
+def seed(n: int = 0) -> None:
+    """Seed Python's, NumPy's and PyTorch's random generators (all devices) with `n`."""
     if not isinstance(n, int) or isinstance(n, bool) or n < 0:
         raise ValueError(f"seed must be a non-negative integer, got {n!r}")
     random.seed(n)
     np.random.seed(n % 2**32)
     torch.manual_seed(n)
-    return n
