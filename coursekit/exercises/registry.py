@@ -30,7 +30,8 @@ def register(exercise: Exercise) -> Exercise:
 def get(exercise_id: str) -> Exercise:
     """The exercise with this id; an unknown id raises with the closest matches."""
     if not isinstance(exercise_id, str):
-        raise UnknownExerciseError(f"Exercise ids are strings such as 'sigmoid_grad', not {type(exercise_id).__name__}.")
+        raise UnknownExerciseError(
+            f"Exercise ids are strings such as 'sigmoid_grad', not {type(exercise_id).__name__}.")
     try:
         return _REGISTRY[exercise_id]
     except KeyError:

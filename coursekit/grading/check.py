@@ -22,7 +22,7 @@ import torch
 
 from coursekit.exercises import get
 from coursekit.exercises.model import Case, Exercise
-from coursekit.grading.compare import ErrorInfo, Outcome, Verdict, judge
+from coursekit.grading.compare import NOT_ATTEMPTED, ErrorInfo, Outcome, Verdict, judge
 from coursekit.grading.plain import Array, encode, materialize
 
 __all__ = ["CheckResult", "Message", "check", "hint", "run_case", "solution"]
@@ -217,6 +217,9 @@ def _check(target: Any, value: Any) -> CheckResult:
         candidate = target
     if exercise.kind == "value" and value is _MISSING:
         return _usage(f"{exercise.id} asks for a value: check({exercise.id!r}, your_answer).")
+    if candidate is None:
+        return CheckResult(exercise.id, exercise.title, 0, len(exercise.cases()), 0.0, exercise.points,
+                           Verdict("not_attempted", NOT_ATTEMPTED), exercise.convention)
     if exercise.kind == "function" and not callable(candidate):
         return _usage(f"{exercise.id} asks for a function; you passed {type(candidate).__name__}. "
                       f"Define `def {exercise.signature or exercise.id + '(...)'}:` and call check({exercise.id}).")

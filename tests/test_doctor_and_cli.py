@@ -1,0 +1,58 @@
+import importlib.metadata
+
+import pytest
+
+from coursekit import doctor
+from coursekit.cli import main
+
+
+def test_doctor_reports_versions_device_and_widgets(capsys):
+    report = doctor.diagnose()
+    assert report.ok, report.problems
+    for name in ("python", "torch", "numpy", "matplotlib", "ipywidgets", "jupyterlab"):
+        assert report.versions[name] != "MISSING"
+    assert report.device in ("cpu", "cuda", "mps")
+    assert "jupyterlab_widgets" in report.widgets_frontend
+    assert main(["doctor"]) == 0
+    out = capsys.readouterr().out
+    assert "torch" in out and "device" in out and "binder" in out
+
+
+def test_doctor_fails_with_a_clear_message_when_a_package_is_missing(monkeypatch, capsys):
+    real = doctor._version
+
+    def fake(dist):
+        return None if dist in ("ipywidgets", "jupyterlab_widgets") else real(dist)
+
+    monkeypatch.setattr(doctor, "_version", fake)
+    assert main(["doctor", "--quiet"]) == 1
+    captured = capsys.readouterr()
+    assert "ipywidgets is not installed" in captured.out
+    assert "not ready" in captured.err
+
+
+def test_binder_is_detected_from_its_environment(monkeypatch):
+    monkeypatch.delenv("BINDER_SERVICE_HOST", raising=False)
+    monkeypatch.delenv("BINDER_REQUEST", raising=False)
+    monkeypatch.delenv("BINDER_LAUNCH_HOST", raising=False)
+    assert not doctor.on_binder()
+    monkeypatch.setenv("BINDER_SERVICE_HOST", "10.0.0.1")
+    assert doctor.on_binder()
+
+
+def test_exercises_command_lists_the_bank(capsys):
+    assert main(["exercises"]) == 0
+    out = capsys.readouterr().out
+    assert "00_start_here" in out and "scale_and_shift" in out
+
+
+def test_exercises_command_suggests_on_a_typo():
+    from coursekit.exercises import UnknownExerciseError
+
+    with pytest.raises(UnknownExerciseError, match="Did you mean '00_start_here'"):
+        main(["exercises", "--notebook", "00_start_her"])
+
+
+def test_console_script_is_installed():
+    scripts = {ep.name: ep.value for ep in importlib.metadata.entry_points(group="console_scripts")}
+    assert scripts.get("coursekit") == "coursekit.cli:main"
