@@ -4,9 +4,10 @@ The top level is deliberately small; plots, widgets, landscapes and the exercise
 bank are imported as submodules (``from coursekit import plots``).
 """
 
+from coursekit import explain  # a callable module: explain(err), explain.install()
 from coursekit.device import device, seed
 from coursekit.grading.check import check, hint, solution
 
 __version__ = "0.1.0"
 
-__all__ = ["__version__", "check", "device", "hint", "seed", "solution"]
+__all__ = ["__version__", "check", "device", "explain", "hint", "seed", "solution"]

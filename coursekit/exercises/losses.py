@@ -1,0 +1,433 @@
+"""Exercises of 04_loss_functions: MSE, cross-entropy, entropy, KL divergence and weight decay.
+
+Conventions: natural logarithms (losses in nats), 0 * log 0 = 0, and mean reduction over
+every element (MSE, BCE) or over the batch (cross-entropy), as PyTorch's defaults do.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+import torch
+
+from coursekit.exercises.cases import normal, tensor, uniform
+from coursekit.exercises.model import Case, Exercise, Mistake
+from coursekit.exercises.registry import register
+
+NOTEBOOK = "04_loss_functions"
+LOGS = "Natural logarithm (nats); 0 * log 0 is taken as 0."
+
+
+# --- mean squared error ------------------------------------------------------------------------------
+
+def mse(pred: torch.Tensor, target: torch.Tensor) -> torch.Tensor:
+    """Reference: the mean over all elements of (pred - target)^2."""
+    return ((pred - target) ** 2).mean()
+
+
+def mse_grad(pred: torch.Tensor, target: torch.Tensor) -> torch.Tensor:
+    """Reference: d mse / d pred = 2 (pred - target) / N, with N the number of elements."""
+    # mse = (1/N) sum_i (p_i - t_i)^2, so d mse / d p_i = (2/N) (p_i - t_i).
+    return 2 * (pred - target) / pred.numel()
+
+
+def _mse_public() -> list[Case]:
+    return [
+        Case((tensor([1.0, 2.0, 3.0]), tensor([1.5, 2.0, 2.0])), label="a small vector"),
+        Case((tensor([[1.0, -1.0], [0.5, 2.0], [3.0, 0.0]]), tensor([[0.0, -1.0], [1.0, 1.0], [2.5, 0.5]])),
+             label="a 3x2 batch (the mean runs over all 6 elements)"),
+        Case((tensor([[4.0]]), tensor([[1.0]])), label="a batch of one"),
+        Case((tensor([2.0, -3.0]), tensor([2.0, -3.0])), label="a perfect prediction"),
+        Case((tensor([1e4, -1e4, 1e-300]), tensor([-1e4, 1e4, 0.0])), label="huge and tiny values"),
+    ]
+
+
+def _mse_hidden(rng: np.random.Generator) -> list[Case]:
+    cases = []
+    for _ in range(3):
+        shape = (int(rng.integers(1, 6)), int(rng.integers(1, 4)))
+        cases.append(Case((normal(rng, shape), normal(rng, shape)),
+                          label="random batch of 1-5 x 1-3, pred and target ~ N(0, 1)"))
+    return cases
+
+
+register(Exercise(
+    id="mse",
+    notebook=NOTEBOOK,
+    title="Mean squared error",
+    signature="mse(pred, target)",
+    reference=mse,
+    public_cases=_mse_public,
+    hidden_cases=_mse_hidden,
+    convention="Mean reduction over all elements, as torch.nn.functional.mse_loss does by default.",
+    hints=(
+        "Square the differences elementwise, then average every element.",
+        "((pred - target) ** 2).mean()",
+    ),
+    mistakes=(
+        Mistake("sum", "You summed the squared errors; MSE takes their mean (divide by the number of elements).",
+                wrong=lambda pred, target: ((pred - target) ** 2).sum()),
+        Mistake("no-square", "You averaged pred - target without squaring: positive and negative errors cancel.",
+                wrong=lambda pred, target: (pred - target).mean()),
+        Mistake("rmse", "You took a square root at the end (that is the RMSE); MSE is the mean of the squares.",
+                wrong=lambda pred, target: ((pred - target) ** 2).mean().sqrt()),
+        Mistake("mae", "You averaged |pred - target| (the L1 loss); MSE squares the differences.",
+                wrong=lambda pred, target: (pred - target).abs().mean()),
+    ),
+))
+
+register(Exercise(
+    id="mse_grad",
+    notebook=NOTEBOOK,
+    title="The gradient of MSE with respect to the prediction",
+    signature="mse_grad(pred, target)",
+    reference=mse_grad,
+    public_cases=_mse_public,
+    hidden_cases=_mse_hidden,
+    convention="Mean reduction over all N elements: the gradient is 2 (pred - target) / N.",
+    hints=(
+        "Differentiate (1/N) * sum_i (p_i - t_i)^2 with respect to one p_i: only one term of the sum depends "
+        "on it.",
+        "The result has pred's shape: 2 * (pred - target) / pred.numel().",
+    ),
+    mistakes=(
+        Mistake("missing-2", "The derivative of (p - t)^2 is 2 (p - t): your answer is missing the factor 2.",
+                wrong=lambda pred, target: (pred - target) / pred.numel()),
+        Mistake("missing-mean", "Your gradient is N times too large: the loss is a mean, so divide by the "
+                "number of elements N = pred.numel().", wrong=lambda pred, target: 2 * (pred - target)),
+        Mistake("sign-flip", "Sign flip: the gradient with respect to pred is 2 (pred - target) / N, "
+                "not 2 (target - pred) / N.", wrong=lambda pred, target: 2 * (target - pred) / pred.numel()),
+        Mistake("batch-only", "You divided by the batch size (pred.shape[0]); the mean runs over all "
+                "pred.numel() elements.", wrong=lambda pred, target: 2 * (pred - target) / pred.shape[0]),
+    ),
+))
+
+
+# --- cross-entropy with class indices ---------------------------------------------------------------
+
+def cross_entropy(logits: torch.Tensor, target: torch.Tensor) -> torch.Tensor:
+    """Reference: mean over the batch of logsumexp(z) - z[target], for logits of shape (N, C)."""
+    # -log softmax(z)_y = log sum_j e^{z_j} - z_y. Shifting by m = max_j z_j keeps every exponent <= 0:
+    # log sum_j e^{z_j} = m + log sum_j e^{z_j - m}.
+    m = logits.max(dim=1, keepdim=True).values
+    logsumexp = m.squeeze(1) + torch.log(torch.exp(logits - m).sum(dim=1))
+    picked = logits[torch.arange(logits.shape[0]), target]
+    return (logsumexp - picked).mean()
+
+
+def _ce_naive(logits: torch.Tensor, target: torch.Tensor) -> torch.Tensor:
+    p = torch.exp(logits) / torch.exp(logits).sum(dim=1, keepdim=True)
+    return -torch.log(p[torch.arange(len(target)), target]).mean()
+
+
+def _ce_log_of_softmax(logits: torch.Tensor, target: torch.Tensor) -> torch.Tensor:
+    p = torch.softmax(logits, dim=1)
+    return -torch.log(p[torch.arange(len(target)), target]).mean()
+
+
+def _ce_public() -> list[Case]:
+    idx = torch.int64
+    return [
+        Case((tensor([[2.0, 1.0, 0.1, -1.0], [0.5, 2.5, 0.3, 0.0], [-1.0, 0.0, 1.0, 3.0]]),
+              tensor([0, 3, 1], dtype=idx)), label="3 samples, 4 classes"),
+        Case((tensor([[1000.0, 0.0, -1000.0], [-1000.0, 1000.0, 0.0]]), tensor([0, 0], dtype=idx)),
+             label="huge logits (|z| = 1000): one right, one confidently wrong"),
+        Case((tensor([[0.5, -1.0, 2.0]]), tensor([2], dtype=idx)), label="a batch of one"),
+        Case((tensor([[0.0, 0.0, 0.0, 0.0], [1e-12, 0.0, -1e-12, 0.0]]), tensor([1, 2], dtype=idx)),
+             label="equal (or nearly equal) logits: loss log 4 each"),
+    ]
+
+
+def _ce_hidden(rng: np.random.Generator) -> list[Case]:
+    cases = []
+    for scale in (1.0, 3.0, 500.0):
+        n, c = int(rng.integers(1, 7)), int(rng.integers(2, 7))
+        cases.append(Case((normal(rng, (n, c), scale=scale), torch.from_numpy(rng.integers(0, c, size=n))),
+                          label=f"random batch of 1-6 samples, 2-6 classes, logits ~ N(0, {scale:g}^2)"))
+    return cases
+
+
+register(Exercise(
+    id="cross_entropy",
+    notebook=NOTEBOOK,
+    title="Cross-entropy from logits and class indices",
+    signature="cross_entropy(logits, target)",
+    reference=cross_entropy,
+    public_cases=_ce_public,
+    hidden_cases=_ce_hidden,
+    convention="logits: shape (N, C); target: N class indices (int64). Mean over the batch, natural log, "
+               "as torch.nn.functional.cross_entropy.",
+    hints=(
+        "-log softmax(z)[y] = logsumexp(z) - z[y]: no softmax needs to be formed at all.",
+        "Stable logsumexp: m = logits.max(dim=1, keepdim=True).values; "
+        "m + log(exp(logits - m).sum(dim=1, keepdim=True)). Pick z[y] with logits[torch.arange(N), target].",
+    ),
+    mistakes=(
+        Mistake("exp-overflow", "exp(1000) is inf, and inf / inf = nan: subtract each row's maximum logit "
+                "before exponentiating (the log-sum-exp trick).", wrong=_ce_naive),
+        Mistake("log-of-softmax", "A probability of e^-2000 underflows to 0, and -log(0) = inf. Do not take "
+                "log(softmax(z)); compute log-probabilities directly as z[y] - logsumexp(z).",
+                wrong=_ce_log_of_softmax),
+        Mistake("sum", "You summed over the batch; cross-entropy is the mean over the samples.",
+                wrong=lambda logits, target: cross_entropy(logits, target) * len(target)),
+        Mistake("sign-flip", "Your loss has the wrong sign: it is the mean of -log p[y], which is >= 0.",
+                wrong=lambda logits, target: -cross_entropy(logits, target)),
+        Mistake("no-normaliser", "You averaged -z[y] alone: the log-sum-exp of each row (the softmax "
+                "normaliser) is missing.",
+                wrong=lambda logits, target: -logits[torch.arange(len(target)), target].mean()),
+    ),
+))
+
+
+# --- binary cross-entropy with logits ------------------------------------------------------------------
+
+def binary_cross_entropy_with_logits(logits: torch.Tensor, target: torch.Tensor) -> torch.Tensor:
+    """Reference: mean of -[y log sigmoid(z) + (1 - y) log(1 - sigmoid(z))], computed without overflow."""
+    # -y log s(z) - (1-y) log(1-s(z)) = softplus(z) - y z, and softplus(z) = max(z, 0) + log(1 + e^{-|z|}).
+    softplus = torch.clamp(logits, min=0) + torch.log1p(torch.exp(-logits.abs()))
+    return (softplus - target * logits).mean()
+
+
+def _bce_sigmoid_then_log(logits: torch.Tensor, target: torch.Tensor) -> torch.Tensor:
+    p = torch.sigmoid(logits)
+    return -(target * torch.log(p) + (1 - target) * torch.log(1 - p)).mean()
+
+
+def _bce_public() -> list[Case]:
+    return [
+        Case((tensor([-2.0, -0.5, 0.0, 0.5, 3.0]), tensor([0.0, 1.0, 1.0, 0.0, 1.0])), label="ordinary logits"),
+        Case((tensor([1e4, -1e4, 1e4, -1e4]), tensor([1.0, 0.0, 0.0, 1.0])),
+             label="huge logits |z| = 1e4, two right and two confidently wrong"),
+        Case((tensor([[0.3, -1.2, 2.0]]), tensor([[0.25, 0.5, 0.9]])), label="a batch of one, soft targets"),
+        Case((tensor([1e-300, -1e-12, 0.0]), tensor([1.0, 0.0, 0.5])), label="tiny logits"),
+    ]
+
+
+def _bce_hidden(rng: np.random.Generator) -> list[Case]:
+    cases = []
+    for scale in (1.0, 5.0, 1e3):
+        n = int(rng.integers(1, 9))
+        cases.append(Case((normal(rng, (n,), scale=scale), torch.from_numpy(rng.integers(0, 2, n).astype(float))),
+                          label=f"random logits ~ N(0, {scale:g}^2), labels 0 or 1"))
+    n = int(rng.integers(1, 9))
+    cases.append(Case((normal(rng, (n,), scale=2.0), uniform(rng, (n,), low=0.0, high=1.0)),
+                      label="random logits ~ N(0, 4), soft targets ~ U(0, 1)"))
+    return cases
+
+
+register(Exercise(
+    id="binary_cross_entropy_with_logits",
+    notebook=NOTEBOOK,
+    title="Binary cross-entropy from logits, stable",
+    signature="binary_cross_entropy_with_logits(logits, target)",
+    reference=binary_cross_entropy_with_logits,
+    public_cases=_bce_public,
+    hidden_cases=_bce_hidden,
+    convention="Mean over all elements; targets may be soft (any value in [0, 1]); natural log, as "
+               "torch.nn.functional.binary_cross_entropy_with_logits.",
+    hints=(
+        "With s = sigmoid(z): -y log s - (1 - y) log(1 - s) simplifies to softplus(z) - y z.",
+        "Stable softplus: torch.clamp(z, min=0) + torch.log1p(torch.exp(-z.abs())). Then take the mean of "
+        "softplus(z) - y * z.",
+    ),
+    mistakes=(
+        Mistake("sigmoid-then-log", "sigmoid(1e4) rounds to exactly 1, so log(1 - sigmoid(z)) = log(0) = -inf "
+                "and 0 * -inf = nan. Work with the logits: the loss equals softplus(z) - y z.",
+                wrong=_bce_sigmoid_then_log),
+        Mistake("naive-softplus", "log(1 + exp(-z)) overflows to inf at z = -1e4. Use the stable softplus "
+                "max(z, 0) + log(1 + exp(-|z|)).",
+                wrong=lambda logits, target: (logits - logits * target + torch.log(1 + torch.exp(-logits))).mean()),
+        Mistake("clamped-bce", "binary_cross_entropy on sigmoid outputs clamps log(0) to -100, so a loss of 1e4 "
+                "comes out as 100. Use the logits directly.",
+                wrong=lambda logits, target: torch.nn.functional.binary_cross_entropy(torch.sigmoid(logits),
+                                                                                       target)),
+        Mistake("sign-flip", "Your loss has the wrong sign: binary cross-entropy is -[y log s + (1 - y) log(1 - s)], "
+                "which is >= 0.", wrong=lambda logits, target: -binary_cross_entropy_with_logits(logits, target)),
+        Mistake("sum", "You summed over the elements; the loss is their mean.",
+                wrong=lambda logits, target: binary_cross_entropy_with_logits(logits, target) * logits.numel()),
+    ),
+))
+
+
+# --- entropy and KL divergence ----------------------------------------------------------------------------
+
+def entropy(p: torch.Tensor) -> torch.Tensor:
+    """Reference: H(p) = -sum_i p_i log p_i over the last dimension, with 0 log 0 = 0."""
+    # xlogy(p, p) is p log p with the limit 0 at p = 0 built in; 0.0 - s (rather than -s) keeps
+    # the entropy of a certain outcome at +0.0 instead of -0.0.
+    return 0.0 - torch.xlogy(p, p).sum(dim=-1)
+
+
+def kl_divergence(p: torch.Tensor, q: torch.Tensor) -> torch.Tensor:
+    """Reference: KL(p || q) = sum_i p_i log(p_i / q_i) over the last dimension, with 0 log(0 / q) = 0."""
+    return (torch.xlogy(p, p) - torch.xlogy(p, q)).sum(dim=-1)
+
+
+def _entropy_public() -> list[Case]:
+    return [
+        Case((tensor([0.25, 0.25, 0.25, 0.25]),), label="uniform over 4 outcomes: H = log 4"),
+        Case((tensor([0.0, 1.0, 0.0]),), label="a certain outcome, with zero probabilities: H = 0"),
+        Case((tensor([[0.5, 0.5], [0.9, 0.1], [1.0, 0.0]]),), label="a batch of 3 distributions (rows)"),
+        Case((tensor([[0.2, 0.3, 0.5]]),), label="a batch of one"),
+        Case((tensor([1e-300, 1.0]),), label="a tiny probability"),
+    ]
+
+
+def _distribution(rng: np.random.Generator, shape: tuple[int, ...], *, zeros: bool) -> torch.Tensor:
+    """Rows drawn from a flat Dirichlet distribution, optionally with some entries set to 0 and renormalised."""
+    p = rng.dirichlet(np.ones(shape[-1]), size=shape[:-1])
+    if zeros:
+        p = np.where(rng.random(p.shape) < 0.3, 0.0, p)
+        p[..., 0] += 1e-3  # every row keeps some mass
+        p /= p.sum(axis=-1, keepdims=True)
+    return torch.from_numpy(p)
+
+
+def _entropy_hidden(rng: np.random.Generator) -> list[Case]:
+    return [
+        Case((_distribution(rng, (int(rng.integers(2, 7)),), zeros=False),), label="random distribution "
+             "(flat Dirichlet)"),
+        Case((_distribution(rng, (int(rng.integers(1, 5)), 4), zeros=True),), label="random batch of "
+             "distributions with some zero probabilities"),
+    ]
+
+
+register(Exercise(
+    id="entropy",
+    notebook=NOTEBOOK,
+    title="Entropy of a distribution",
+    signature="entropy(p)",
+    reference=entropy,
+    public_cases=_entropy_public,
+    hidden_cases=_entropy_hidden,
+    convention=LOGS + " Sums over the last dimension: one entropy per row.",
+    hints=(
+        "H(p) = -sum_i p_i log p_i over the last dimension (dim=-1), one value per distribution.",
+        "p * torch.log(p) is 0 * -inf = nan where p = 0; torch.xlogy(p, p) computes p log p with 0 log 0 = 0.",
+    ),
+    mistakes=(
+        Mistake("nan-at-zero", "p * log(p) gives 0 * -inf = nan where p = 0. By convention 0 log 0 = 0: use "
+                "torch.xlogy(p, p), or torch.where(p > 0, ...).", wrong=lambda p: -(p * torch.log(p)).sum(dim=-1)),
+        Mistake("sign-flip", "Entropy is -sum p log p, which is >= 0; your values have the opposite sign.",
+                wrong=lambda p: torch.xlogy(p, p).sum(dim=-1)),
+        Mistake("log2", "You used log base 2 (bits); this course uses the natural log (nats).",
+                wrong=lambda p: -(torch.xlogy(p, p) / np.log(2.0)).sum(dim=-1)),
+        Mistake("sum-all", "You summed over every element; sum over the last dimension only (dim=-1) to get "
+                "one entropy per distribution.", wrong=lambda p: -torch.xlogy(p, p).sum()),
+        Mistake("no-sum", "You returned -p log p per outcome; entropy sums those terms over the last dimension.",
+                wrong=lambda p: -torch.xlogy(p, p)),
+    ),
+))
+
+
+def _kl_public() -> list[Case]:
+    return [
+        Case((tensor([0.1, 0.4, 0.5]), tensor([0.3, 0.3, 0.4])), label="two distributions over 3 outcomes"),
+        Case((tensor([0.0, 0.5, 0.5]), tensor([0.2, 0.3, 0.5])), label="p has a zero probability"),
+        Case((tensor([0.2, 0.8]), tensor([0.2, 0.8])), label="p = q: KL = 0"),
+        Case((tensor([[0.5, 0.5], [0.9, 0.1]]), tensor([[0.1, 0.9], [0.5, 0.5]])), label="a batch of 2 rows"),
+        Case((tensor([0.5, 0.5]), tensor([1e-300, 1.0])), label="q has a tiny probability where p does not"),
+    ]
+
+
+def _kl_hidden(rng: np.random.Generator) -> list[Case]:
+    n = int(rng.integers(2, 6))
+    rows = (int(rng.integers(1, 4)), n)
+    return [
+        Case((_distribution(rng, (n,), zeros=False), _distribution(rng, (n,), zeros=False)),
+             label="two random distributions (flat Dirichlet)"),
+        Case((_distribution(rng, rows, zeros=True), _distribution(rng, rows, zeros=False)),
+             label="random batch, p with some zero probabilities, q > 0"),
+    ]
+
+
+register(Exercise(
+    id="kl_divergence",
+    notebook=NOTEBOOK,
+    title="KL divergence KL(p || q)",
+    signature="kl_divergence(p, q)",
+    reference=kl_divergence,
+    public_cases=_kl_public,
+    hidden_cases=_kl_hidden,
+    convention=LOGS + " Sums over the last dimension; q > 0 wherever p > 0.",
+    hints=(
+        "KL(p || q) = sum_i p_i log(p_i / q_i) over the last dimension: the expectation is taken under p.",
+        "Terms with p_i = 0 contribute 0. torch.xlogy(p, p) - torch.xlogy(p, q) gives p log p - p log q "
+        "with that convention built in.",
+    ),
+    mistakes=(
+        Mistake("swapped", "You computed KL(q || p): the divergence is not symmetric. KL(p || q) weights "
+                "log(p / q) by p.", wrong=lambda p, q: kl_divergence(q, p)),
+        Mistake("nan-at-zero", "p * log(p / q) gives 0 * -inf = nan where p = 0. Those terms are 0 by "
+                "convention: use torch.xlogy, or torch.where(p > 0, ...).",
+                wrong=lambda p, q: (p * torch.log(p / q)).sum(dim=-1)),
+        Mistake("sign-flip", "Your values have the wrong sign: it is log(p / q), not log(q / p) (KL is >= 0).",
+                wrong=lambda p, q: -kl_divergence(p, q)),
+        Mistake("cross-entropy", "You computed the cross-entropy -sum p log q; KL subtracts the entropy: "
+                "KL(p || q) = H(p, q) - H(p).", wrong=lambda p, q: -torch.xlogy(p, q).sum(dim=-1)),
+        Mistake("sum-all", "You summed over every element; sum over the last dimension only (one value per "
+                "row).", wrong=lambda p, q: kl_divergence(p, q).sum()),
+    ),
+))
+
+
+# --- weight decay -----------------------------------------------------------------------------------------
+
+def weight_decay_step(w: torch.Tensor, grad: torch.Tensor, lr: float, weight_decay: float) -> torch.Tensor:
+    """Reference: one SGD step on loss + (weight_decay / 2) ||w||^2: w - lr (grad + weight_decay w)."""
+    # The penalty (lambda/2)||w||^2 adds lambda w to the gradient; for plain SGD this equals shrinking
+    # w by the factor (1 - lr lambda) before the gradient step ("decoupled" weight decay).
+    return w - lr * (grad + weight_decay * w)
+
+
+def _wd_public() -> list[Case]:
+    return [
+        Case((tensor([1.0, -2.0, 0.5]), tensor([0.1, 0.2, -0.3]), 0.1, 0.01), label="a small vector"),
+        Case((tensor([[1.0, 2.0], [-3.0, 4.0]]), tensor([[0.5, -0.5], [0.0, 1.0]]), 0.5, 0.1),
+             label="a 2x2 weight matrix"),
+        Case((tensor([1.0, -1.0]), tensor([0.3, 0.3]), 0.1, 0.0), label="weight_decay = 0: a plain SGD step"),
+        Case((tensor([1e4, -1e4, 1e-300]), tensor([0.0, 0.0, 0.0]), 0.1, 0.5), label="zero gradient, "
+             "huge and tiny weights: decay alone"),
+        Case((tensor([3.0]), tensor([-1.0]), 0.05, 0.2), label="a single weight"),
+    ]
+
+
+def _wd_hidden(rng: np.random.Generator) -> list[Case]:
+    cases = []
+    for _ in range(3):
+        shape = (int(rng.integers(1, 5)), int(rng.integers(1, 5)))
+        cases.append(Case((normal(rng, shape), normal(rng, shape), float(rng.uniform(0.001, 0.5)),
+                           float(rng.uniform(0.0, 0.2))),
+                          label="random weights and gradient ~ N(0, 1), lr ~ U(0.001, 0.5), "
+                                "weight_decay ~ U(0, 0.2)"))
+    return cases
+
+
+register(Exercise(
+    id="weight_decay_step",
+    notebook=NOTEBOOK,
+    title="One SGD step with weight decay",
+    signature="weight_decay_step(w, grad, lr, weight_decay)",
+    reference=weight_decay_step,
+    public_cases=_wd_public,
+    hidden_cases=_wd_hidden,
+    convention="PyTorch's convention: weight_decay = lambda adds lambda * w to the gradient, i.e. the penalty "
+               "is (lambda / 2) ||w||^2, as torch.optim.SGD(weight_decay=lambda). Return a new tensor.",
+    hints=(
+        "The penalty (lambda / 2) ||w||^2 has gradient lambda * w; add it to grad, then take the usual step.",
+        "w - lr * (grad + weight_decay * w). Return a new tensor; do not change w in place.",
+    ),
+    mistakes=(
+        Mistake("decay-sign", "Your decay pushes the weights away from 0: subtract lr * weight_decay * w, "
+                "do not add it.", wrong=lambda w, grad, lr, weight_decay: w - lr * grad + lr * weight_decay * w),
+        Mistake("decay-without-lr", "The decay term is a gradient too, so it is multiplied by lr: "
+                "w - lr * (grad + weight_decay * w).",
+                wrong=lambda w, grad, lr, weight_decay: w - lr * grad - weight_decay * w),
+        Mistake("no-decay", "Your step ignores weight_decay: add weight_decay * w to the gradient.",
+                wrong=lambda w, grad, lr, weight_decay: w - lr * grad),
+        Mistake("factor-2", "You used 2 * weight_decay * w, the gradient of lambda ||w||^2. PyTorch's "
+                "weight_decay = lambda stands for the penalty (lambda / 2) ||w||^2, whose gradient is lambda * w.",
+                wrong=lambda w, grad, lr, weight_decay: w - lr * (grad + 2 * weight_decay * w)),
+        Mistake("gradient-ascent", "You stepped up the gradient: subtract lr * grad.",
+                wrong=lambda w, grad, lr, weight_decay: w + lr * grad - lr * weight_decay * w),
+    ),
+))

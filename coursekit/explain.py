@@ -1,0 +1,198 @@
+"""Plain-language explanations of the autograd errors learners hit, each linked to the lesson that teaches it.
+
+    explain(err)   -> an Explanation (renders as HTML in Jupyter and as text), or None for other errors
+    install()      -> from now on, IPython shows the explanation after the usual traceback
+    uninstall()    -> back to IPython's own handling
+
+Only the exception's message is read: matching is on stable substrings of PyTorch's messages.
+The module itself is callable, so `coursekit.explain(err)` and `coursekit.explain.install()` both work.
+"""
+
+from __future__ import annotations
+
+import html
+import sys
+import types
+from dataclasses import dataclass
+from typing import Any
+
+__all__ = ["EXPLANATIONS", "Explanation", "explain", "install", "installed", "uninstall"]
+
+RETAIN_NOTEBOOK = "06_retain_graph.ipynb"
+
+
+@dataclass(frozen=True, repr=False)
+class Explanation:
+    """What an error means, why it happened, how to fix it, and the notebook section that teaches it."""
+
+    key: str
+    match: str  # a lower-case substring of PyTorch's message
+    title: str
+    why: str
+    fix: str
+    notebook: str
+    section: str
+
+    @property
+    def anchor(self) -> str:
+        """JupyterLab's anchor for the section heading (its text with spaces as dashes)."""
+        return self.section.replace("`", "").replace(" ", "-")
+
+    @property
+    def where(self) -> str:
+        return f"{self.notebook}, section “{self.section.replace('`', '')}”"
+
+    def __repr__(self) -> str:
+        return f"What this error means: {self.title}\n{self.why}\nHow to fix it: {self.fix}\nLearn more: {self.where}"
+
+    def _repr_html_(self) -> str:
+        link = f"{html.escape(self.notebook)}#{html.escape(self.anchor)}"
+        return (f"<div class='coursekit-explain' style='border-left:4px solid #0072B2;padding:4px 10px;"
+                f"margin:4px 0;font-family:sans-serif;font-size:13px'>"
+                f"<b>What this error means:</b> {html.escape(self.title)}"
+                f"<div style='margin-top:4px'>{html.escape(self.why)}</div>"
+                f"<div style='margin-top:4px'><b>How to fix it:</b> {html.escape(self.fix)}</div>"
+                f"<div style='margin-top:4px'><b>Learn more:</b> <a href='{link}'>{html.escape(self.where)}</a>"
+                f"</div></div>")
+
+
+EXPLANATIONS: tuple[Explanation, ...] = (
+    Explanation(
+        key="backward-twice",
+        match="backward through the graph a second time",
+        title="this part of the graph was already used by a backward pass.",
+        why="Operations save tensors in the forward pass for use in the backward pass (softmax keeps its "
+            "output, multiplication keeps its inputs). A backward() or autograd.grad() call frees them once "
+            "it has used them, so a second pass through the same operations finds them gone.",
+        fix="Pass retain_graph=True to every backward/grad call except the last one through this graph. Often "
+            "better: get all the gradients in one call (grad_outputs with is_grads_batched=True, or "
+            "torch.autograd.functional.jacobian), or run the forward pass again. In a training loop, the usual "
+            "cause is a tensor from an earlier iteration (a running loss or a hidden state) that was not "
+            "detached.",
+        notebook=RETAIN_NOTEBOOK,
+        section="3. Without retain_graph: the error, and why",
+    ),
+    Explanation(
+        key="no-grad",
+        match="does not require grad and does not have a grad_fn",
+        title="the tensor you differentiate is not connected to anything that requires grad.",
+        why="Autograd only records operations on tensors with requires_grad=True. Your output was computed "
+            "from tensors that do not require grad, or inside torch.no_grad(), or after .detach(), .item() or "
+            ".numpy(), so it has no grad_fn and there is nothing to differentiate.",
+        fix="Create the inputs you want gradients for with requires_grad=True (torch.tensor(..., "
+            "requires_grad=True) or x.requires_grad_()) before computing the output, outside torch.no_grad().",
+        notebook=RETAIN_NOTEBOOK,
+        section="1. The computation graph and saved tensors",
+    ),
+    Explanation(
+        key="leaf-in-place",
+        match="a leaf variable that requires grad is being used in an in-place operation",
+        title="you changed a leaf that requires grad in place while autograd was recording.",
+        why="A leaf with requires_grad=True (a weight, for example) is what gradients are computed for. "
+            "Updating it in place (w -= lr * w.grad, w.add_(...), w[0] = ...) while autograd records would "
+            "make the update part of the graph, so PyTorch refuses.",
+        fix="Do parameter updates inside `with torch.no_grad():` (that is what optimizers do), then clear the "
+            "gradient (w.grad = None). To start over from new values, make a new leaf instead.",
+        notebook=RETAIN_NOTEBOOK,
+        section="6. .grad accumulates: zero_grad and in-place updates",
+    ),
+    Explanation(
+        key="non-scalar-backward",
+        match="grad can be implicitly created only for scalar outputs",
+        title="backward() without an argument needs a single number, such as a loss.",
+        why="y.backward() means “the gradient of y”, which only exists when y is a single number. For a tensor "
+            "with several entries, autograd computes a vector–Jacobian product vᵀJ, and you have to say "
+            "which vector v.",
+        fix="Reduce to a number first (loss = y.mean(); loss.backward()), or give v: y.backward(gradient=v) or "
+            "torch.autograd.grad(y, x, grad_outputs=v). For every row at once use is_grads_batched=True or "
+            "torch.autograd.functional.jacobian.",
+        notebook=RETAIN_NOTEBOOK,
+        section="5. Better alternatives: several outputs in one call",
+    ),
+    Explanation(
+        key="saved-tensor-modified",
+        match="modified by an inplace operation",
+        title="a tensor saved for the backward pass was changed in place afterwards.",
+        why="Some operations save tensors for their backward pass (exp saves its output, multiplication its "
+            "inputs). An in-place operation (+=, .add_(), .relu_(), x[...] = ...) changed one of them after it "
+            "was saved, so the gradient would be computed from the wrong values. Autograd notices through the "
+            "tensor's version counter.",
+        fix="Use the out-of-place form (x = x + 1 instead of x += 1, torch.relu(x) instead of x.relu_()), or "
+            ".clone() the tensor before changing it.",
+        notebook=RETAIN_NOTEBOOK,
+        section="4. Which operations save tensors",
+    ),
+)
+
+
+def explain(err: BaseException | str) -> Explanation | None:
+    """A plain-language explanation of an autograd error (an exception or its message); None if unknown."""
+    try:
+        text = str(err).lower()
+    except Exception:  # noqa: BLE001 - an exception whose __str__ fails is simply not one we know
+        return None
+    for explanation in EXPLANATIONS:
+        if explanation.match in text:
+            return explanation
+    return None
+
+
+# --- the opt-in IPython hook ---------------------------------------------------------------------------------
+
+_state: dict[str, Any] = {}
+
+
+def _handler(shell: Any, etype: type, value: BaseException, tb: Any, tb_offset: int | None = None) -> None:
+    previous_types, previous_handler = _state["previous"]
+    if previous_types and issubclass(etype, previous_types):
+        previous_handler(etype, value, tb, tb_offset=tb_offset)
+    else:
+        shell.showtraceback((etype, value, tb), tb_offset=tb_offset, running_compiled_code=True)
+    explanation = explain(value)
+    if explanation is not None:
+        from IPython.display import display
+
+        display(explanation)
+
+
+def install(shell: Any = None) -> None:
+    """Show a plain explanation after the traceback of the autograd errors `explain` knows (IPython only)."""
+    if shell is None:
+        from IPython import get_ipython
+
+        shell = get_ipython()
+    if shell is None:
+        raise RuntimeError("install() hooks into IPython: run it inside Jupyter or IPython. Elsewhere, call "
+                           "coursekit.explain(err) on the exception yourself.")
+    if _state.get("shell") is shell:
+        return
+    if _state:
+        uninstall()
+    previous = (tuple(shell.custom_exceptions), shell.CustomTB)
+    _state.update(shell=shell, previous=previous)
+    types = previous[0] + ((RuntimeError,) if RuntimeError not in previous[0] else ())
+    shell.set_custom_exc(types, _handler)
+
+
+def uninstall() -> None:
+    """Remove the hook installed by `install()` and restore IPython's previous handling."""
+    if not _state:
+        return
+    shell = _state["shell"]
+    shell.custom_exceptions, shell.CustomTB = _state["previous"]
+    _state.clear()
+
+
+def installed() -> bool:
+    """Whether the explanation hook is active."""
+    return bool(_state)
+
+
+class _CallableModule(types.ModuleType):
+    """This module's type: calling the module calls `explain`."""
+
+    def __call__(self, err: BaseException | str) -> Explanation | None:
+        return explain(err)
+
+
+sys.modules[__name__].__class__ = _CallableModule

@@ -1,0 +1,73 @@
+"""Plots for loss functions: losses and gradients against the residual, per-point gradients, fits.
+
+Curves against the optimisation step are drawn with `coursekit.plots.optimisation.loss_curves`.
+
+Every helper draws on the Axes it is given and returns it; inputs are tensors or arrays.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+
+import numpy as np
+import torch
+from matplotlib.axes import Axes
+
+from coursekit.plots.style import color, style_axes
+
+__all__ = ["fitted_lines", "point_gradients", "residual_curves"]
+
+ArrayLike = torch.Tensor | np.ndarray | Sequence[float]
+_DASHES = ("-", "--", "-.", ":")
+
+
+def _np(values: ArrayLike) -> np.ndarray:
+    if isinstance(values, torch.Tensor):
+        return values.detach().cpu().to(torch.float64).numpy()
+    return np.asarray(values, dtype=np.float64)
+
+
+def residual_curves(ax: Axes, x: ArrayLike, curves: Mapping[str, ArrayLike], *, title: str | None = None,
+                xlabel: str = "residual r = prediction − target", ylabel: str = "loss",
+                logy: bool = False, ylim: tuple[float, float] | None = None) -> Axes:
+    """One line per named curve over the same x (losses or their gradients), distinct colour and dash."""
+    xs = _np(x)
+    ax.axhline(0, color="#999999", linewidth=0.8)
+    for i, (name, ys) in enumerate(curves.items()):
+        ax.plot(xs, _np(ys), color=color(i), linestyle=_DASHES[i % len(_DASHES)], linewidth=2, label=name)
+    if logy:
+        ax.set_yscale("log")
+    if ylim is not None:
+        ax.set_ylim(*ylim)
+    return style_axes(ax, title=title, xlabel=xlabel, ylabel=ylabel, legend=True)
+
+
+def point_gradients(ax: Axes, residuals: ArrayLike, gradients: Mapping[str, ArrayLike], *,
+                    outliers: ArrayLike | None = None, title: str | None = None,
+                    ylabel: str = "|∂loss/∂prediction| per point") -> Axes:
+    """Each data point's gradient magnitude under each loss, against its residual; outliers ringed."""
+    r = _np(residuals)
+    for i, (name, g) in enumerate(gradients.items()):
+        ax.scatter(r, np.abs(_np(g)), s=22, color=color(i), label=name, alpha=0.85, zorder=2)
+    if outliers is not None:
+        mask = _np(outliers).astype(bool)
+        top = max(float(np.abs(_np(g)).max()) for g in gradients.values())
+        ax.scatter(r[mask], np.full(mask.sum(), top * 1.08), marker="v", s=40, color=color("black"),
+                   label="outlier", zorder=3)
+    return style_axes(ax, title=title, xlabel="residual r = prediction − target", ylabel=ylabel, legend=True)
+
+
+def fitted_lines(ax: Axes, x: ArrayLike, y: ArrayLike, fits: Mapping[str, tuple[float, float]], *,
+                 outliers: ArrayLike | None = None, title: str | None = None, xlabel: str = "x",
+                 ylabel: str = "y") -> Axes:
+    """Scatter the data (outliers marked) and draw each fitted line y = slope * x + intercept."""
+    xs, ys = _np(x), _np(y)
+    mask = _np(outliers).astype(bool) if outliers is not None else np.zeros(len(xs), dtype=bool)
+    ax.scatter(xs[~mask], ys[~mask], s=16, color="#777777", label="data", zorder=2)
+    if mask.any():
+        ax.scatter(xs[mask], ys[mask], s=60, marker="X", color=color("black"), label="outliers", zorder=3)
+    line_x = np.linspace(xs.min(), xs.max(), 2)
+    for i, (name, (slope, intercept)) in enumerate(fits.items()):
+        ax.plot(line_x, slope * line_x + intercept, color=color(i), linestyle=_DASHES[i % len(_DASHES)],
+                linewidth=2.2, label=f"{name}: y = {slope:.2f}x {'+' if intercept >= 0 else '−'} {abs(intercept):.2f}")
+    return style_axes(ax, title=title, xlabel=xlabel, ylabel=ylabel, legend=True)

@@ -1,0 +1,137 @@
+"""The activation explorer: an activation and an input range -> the function, its derivative,
+and the region where it saturates (|f'(x)| below a threshold), shaded in both panels."""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass
+from typing import Any
+
+import ipywidgets as W
+import numpy as np
+import torch
+import torch.nn.functional as F
+from matplotlib.figure import Figure
+
+from coursekit.plots.style import color, style_axes
+from coursekit.widgets.base import Explorer, new_figure
+
+__all__ = ["ACTIVATIONS", "ActivationExplorer", "Saturation", "render_activation_explorer", "saturation"]
+
+#: The activations the explorer offers, as elementwise torch functions.
+ACTIVATIONS: dict[str, Callable[[torch.Tensor], torch.Tensor]] = {
+    "sigmoid": torch.sigmoid,
+    "tanh": torch.tanh,
+    "relu": torch.relu,
+    "leaky_relu (slope 0.01)": lambda x: F.leaky_relu(x, 0.01),
+    "elu": F.elu,
+    "selu": F.selu,
+    "softplus": F.softplus,
+    "silu": F.silu,
+    "gelu": F.gelu,
+}
+POINTS = 801
+
+
+@dataclass(frozen=True)
+class Saturation:
+    """An activation sampled on a grid: values, derivative (autograd), and where |f'| < threshold."""
+
+    x: np.ndarray
+    f: np.ndarray
+    df: np.ndarray
+    saturated: np.ndarray
+
+    @property
+    def fraction(self) -> float:
+        """The share of the sampled range where the activation is saturated."""
+        return float(self.saturated.mean())
+
+
+def saturation(activation: str, x_range: tuple[float, float], threshold: float) -> Saturation:
+    """Sample `activation` on x_range, differentiate it with autograd, and mark |f'(x)| < threshold."""
+    if activation not in ACTIVATIONS:
+        raise ValueError(f"Unknown activation {activation!r}; choose one of {', '.join(ACTIVATIONS)}.")
+    lo, hi = float(x_range[0]), float(x_range[1])
+    if not hi > lo:
+        raise ValueError(f"x_range must be increasing, got {x_range!r}")
+    x = torch.linspace(lo, hi, POINTS, dtype=torch.float64, requires_grad=True)
+    f = ACTIVATIONS[activation](x)
+    # The activation acts elementwise, so d(sum f)/dx_i = f'(x_i): one backward pass gives every derivative.
+    (df,) = torch.autograd.grad(f.sum(), x)
+    df_np = df.numpy()
+    return Saturation(x.detach().numpy(), f.detach().numpy(), df_np, np.abs(df_np) < threshold)
+
+
+class ActivationExplorer(Explorer):
+    """Pick an activation and an input range: see f, f' and where the gradient all but vanishes."""
+
+    defaults: Mapping[str, Any] = {"activation": "sigmoid", "x_range": (-8.0, 8.0), "threshold": 0.05}
+    sample_moves = (
+        {"activation": "tanh"},
+        {"x_range": (-3.0, 3.0)},
+        {"activation": "relu", "x_range": (-8.0, 8.0)},
+        {"threshold": 0.01},
+        {"activation": "gelu", "threshold": 0.1},
+        {"activation": "softplus", "x_range": (-12.0, 4.0)},
+        {"activation": "sigmoid", "threshold": 0.05},
+    )
+
+    def controls(self) -> dict[str, W.ValueWidget]:
+        style = {"description_width": "initial"}
+        return {
+            "activation": W.Dropdown(options=list(ACTIVATIONS), value=self.defaults["activation"],
+                                     description="activation", style=style),
+            "x_range": W.FloatRangeSlider(value=self.defaults["x_range"], min=-20.0, max=20.0, step=0.5,
+                                          description="input range x", continuous_update=False, style=style),
+            "threshold": W.FloatLogSlider(value=self.defaults["threshold"], base=10, min=-3, max=-0.5, step=0.1,
+                                          description="saturated if |f'| <", readout_format=".3f", style=style),
+        }
+
+    def build(self, params: Mapping[str, Any]) -> Figure:
+        fig = new_figure(width=9.0, height=3.6)
+        # Fixed margins instead of constrained layout: a slider move then only redraws, with no layout pass.
+        fig.set_layout_engine(None)
+        self.ax_f, self.ax_d = fig.subplots(1, 2)
+        fig.subplots_adjust(left=0.075, right=0.985, bottom=0.14, top=0.80, wspace=0.22)
+        for ax in (self.ax_f, self.ax_d):
+            ax.axhline(0, color="#999999", linewidth=0.8)
+            ax.axvline(0, color="#999999", linewidth=0.8)
+        (self.line_f,) = self.ax_f.plot([], [], color=color("blue"), linewidth=2, label="f(x)")
+        (self.line_d,) = self.ax_d.plot([], [], color=color("vermillion"), linewidth=2, label="f'(x)")
+        self.thr_hi = self.ax_d.axhline(0, color=color("black"), linestyle="--", linewidth=1, label="± threshold")
+        self.thr_lo = self.ax_d.axhline(0, color=color("black"), linestyle="--", linewidth=1)
+        self.shades: list[Any] = []
+        style_axes(self.ax_f, xlabel="x (pre-activation)", ylabel="f(x)")
+        style_axes(self.ax_d, xlabel="x (pre-activation)", ylabel="f'(x)")
+        return fig
+
+    def update(self, params: Mapping[str, Any]) -> None:
+        name, thr = params["activation"], float(params["threshold"])
+        sat = saturation(name, params["x_range"], thr)
+        self.line_f.set_data(sat.x, sat.f)
+        self.line_d.set_data(sat.x, sat.df)
+        self.thr_hi.set_ydata([thr, thr])
+        self.thr_lo.set_ydata([-thr, -thr])
+        for shade in self.shades:
+            shade.remove()
+        self.shades = [ax.fill_between(sat.x, 0, 1, where=sat.saturated, transform=ax.get_xaxis_transform(),
+                                       color=color("yellow"), alpha=0.4, linewidth=0, step="mid",
+                                       label=f"saturated: |f'| < {thr:.3g}" if ax is self.ax_d else None)
+                       for ax in (self.ax_f, self.ax_d)]
+        for ax, y in ((self.ax_f, sat.f), (self.ax_d, np.concatenate([sat.df, [thr, -thr]]))):
+            ax.set_xlim(sat.x[0], sat.x[-1])
+            lo, hi = float(y.min()), float(y.max())
+            pad = 0.08 * (hi - lo if hi > lo else 1.0)
+            ax.set_ylim(lo - pad, hi + pad)
+        self.ax_f.set_title(f"{name}(x)", fontsize=11)
+        self.ax_d.set_title(f"derivative: saturated on {sat.fraction:.0%} of the range", fontsize=11)
+        self.ax_d.legend(frameon=False, fontsize=8, loc="upper left")
+        assert self.fig is not None
+        self.fig.suptitle(f"{name}: the gradient is below {thr:.3g} (shaded) on {sat.fraction:.0%} "
+                          f"of x in [{sat.x[0]:g}, {sat.x[-1]:g}]", fontsize=12)
+
+
+def render_activation_explorer(**params: Any) -> Figure:
+    """The activation explorer's figure for these parameters (see ActivationExplorer.defaults)."""
+    return ActivationExplorer().render(**params)

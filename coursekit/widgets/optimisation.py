@@ -1,0 +1,442 @@
+"""Optimisation explorers: gradient descent on a landscape, momentum beside plain descent, and the
+(learning rate, β) phase diagram of where descent converges, oscillates or diverges."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass
+from functools import lru_cache
+from typing import Any
+
+import ipywidgets as W
+import numpy as np
+import torch
+from matplotlib.colors import ListedColormap
+from matplotlib.figure import Figure
+from matplotlib.patches import Patch
+
+from coursekit import landscapes
+from coursekit.plots.style import color, style_axes
+from coursekit.widgets.base import Explorer, new_figure
+
+__all__ = [
+    "PHASES",
+    "GradientDescentExplorer",
+    "MomentumExplorer",
+    "PhaseDiagramExplorer",
+    "Run",
+    "phase_grid",
+    "render_gradient_descent",
+    "render_momentum",
+    "render_phase_diagram",
+    "run",
+]
+
+#: where a start point may be placed; contours are computed on this square once per landscape
+START_RANGE = (-5.0, 5.0)
+#: the four outcomes of a descent run, in the phase diagram's colour order
+PHASES = ("converges", "oscillates", "too slow", "diverges")
+_PHASE_COLORS = ("green", "orange", "sky", "vermillion")
+#: starting point and (lr range) of each landscape offered by the momentum and phase explorers
+_MOMENTUM_SETUPS = {"elongated": ((-2.5, 1.2), (1e-3, 1.0)), "rosenbrock": ((-1.2, 1.0), (1e-5, 1e-2))}
+_STYLE = {"description_width": "initial"}
+_KIND_MARKERS = {"minimum": ("o", "green"), "saddle": ("X", "orange"), "maximum": ("^", "vermillion"),
+                 "degenerate": ("D", "purple")}
+
+
+@dataclass(frozen=True)
+class Run:
+    """One descent run: its points (T, 2), the optimality gap f − min f (or f) per point, and the outcome."""
+
+    path: np.ndarray
+    loss: np.ndarray
+    diverged_at: int | None  # index of the first non-finite point, None if the run stayed finite
+
+    @property
+    def finite_path(self) -> np.ndarray:
+        return self.path if self.diverged_at is None else self.path[: self.diverged_at]
+
+    @property
+    def finite_loss(self) -> np.ndarray:
+        return self.loss if self.diverged_at is None else self.loss[: self.diverged_at]
+
+    @property
+    def grew(self) -> float:
+        """How many times larger the last finite loss is than the first (for a loss that is a gap ≥ 0)."""
+        loss = self.finite_loss
+        return float(loss[-1] / loss[0]) if loss[0] > 0 else 1.0
+
+    def diverged(self, *, gap: bool) -> bool:
+        """Blown up (non-finite or |x| > 1e6), or, for a gap f − min f, grown tenfold from the start."""
+        return self.diverged_at is not None or (gap and self.grew > 10)
+
+    def divergence_words(self) -> str:
+        if self.diverged_at is not None:
+            return f"diverged at step {self.diverged_at}"
+        return f"diverged: f − min f grew {self.grew:.2g}×"
+
+
+def _gap(lsc: landscapes.Landscape, values: torch.Tensor) -> torch.Tensor:
+    # With a known minimum the loss is the gap f − f*, floored so a log axis can show an exact 0.
+    if lsc.minimum_value is None:
+        return values
+    return (values - lsc.minimum_value).clamp_min(1e-16)
+
+
+def run(name: str, start: tuple[float, float], *, lr: float, steps: int, beta: float = 0.0) -> Run:
+    """Descent (with momentum β, PyTorch's convention) on the landscape `name` from `start`."""
+    lsc = landscapes.landscape(name)
+    path = landscapes.descend(lsc, torch.tensor(start, dtype=torch.float64), lr=lr, beta=beta, steps=steps)
+    with torch.no_grad():
+        loss = _gap(lsc, lsc(path))
+    finite = torch.isfinite(path).all(-1) & torch.isfinite(loss)
+    bad = int(torch.argmin(finite.to(torch.int8))) if not bool(finite.all()) else None
+    return Run(path.numpy(), loss.numpy(), bad)
+
+
+@lru_cache(maxsize=16)
+def _contour_grid(name: str, n: int = 161) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
+    """The landscape on START_RANGE², and contour levels (log-spaced for steep landscapes)."""
+    lsc = landscapes.landscape(name)
+    xs = torch.linspace(START_RANGE[0] - 0.5, START_RANGE[1] + 0.5, n, dtype=torch.float64)
+    gx, gy = torch.meshgrid(xs, xs, indexing="xy")
+    with torch.no_grad():
+        z = lsc(torch.stack([gx, gy], -1)).numpy()
+    view = (np.abs(gx.numpy()) <= max(map(abs, lsc.xlim))) & (np.abs(gy.numpy()) <= max(map(abs, lsc.ylim)))
+    lo, hi = float(z[view].min()), float(z[view].max())
+    if lsc.log_levels:
+        levels = lo + np.geomspace(max((hi - lo) * 1e-4, 1e-3), hi - lo, 18)
+    else:
+        levels = np.linspace(lo, hi, 18)
+    return gx.numpy(), gy.numpy(), z, levels
+
+
+class _ContourPanel:
+    """A contour of a landscape that can switch landscapes, with trajectory lines kept on top."""
+
+    def __init__(self, ax: Any) -> None:
+        self.ax = ax
+        self.name: str | None = None
+        self.artists: list[Any] = []
+        self.marks: list[Any] = []
+        style_axes(ax, xlabel="x", ylabel="y", grid=False)
+
+    def show(self, name: str, view_points: np.ndarray) -> None:
+        lsc = landscapes.landscape(name)
+        if name != self.name:
+            for artist in self.artists:
+                artist.remove()
+            X, Y, Z, levels = _contour_grid(name)
+            self.artists = [self.ax.contour(X, Y, Z, levels=levels, colors="#8a8a8a", linewidths=0.7)]
+            for kind, (marker, key) in _KIND_MARKERS.items():
+                pts = np.array(lsc.points(kind)).reshape(-1, 2)
+                if len(pts):
+                    self.artists += self.ax.plot(pts[:, 0], pts[:, 1], marker, ls="none", color=color(key),
+                                                 ms=8, mec="black", mew=0.6, zorder=1)
+            self.name = name
+        # The view: the landscape's window, widened to show the start point.
+        pts = view_points[np.isfinite(view_points).all(-1)]
+        x0, x1 = min(lsc.xlim[0], pts[:, 0].min() - 0.3), max(lsc.xlim[1], pts[:, 0].max() + 0.3)
+        y0, y1 = min(lsc.ylim[0], pts[:, 1].min() - 0.3), max(lsc.ylim[1], pts[:, 1].max() + 0.3)
+        self.ax.set_xlim(max(x0, START_RANGE[0] - 0.5), min(x1, START_RANGE[1] + 0.5))
+        self.ax.set_ylim(max(y0, START_RANGE[0] - 0.5), min(y1, START_RANGE[1] + 0.5))
+
+
+def _diverged_text(ax: Any) -> Any:
+    return ax.text(0.5, 0.5, "", transform=ax.transAxes, ha="center", va="center", fontsize=12,
+                   fontweight="bold", color=color("vermillion"), zorder=10,
+                   bbox={"facecolor": "white", "alpha": 0.85, "edgecolor": color("vermillion")})
+
+
+def _set_loss_axes(ax: Any, runs: Mapping[str, Run], *, log: bool) -> None:
+    values = np.concatenate([r.finite_loss for r in runs.values()])
+    steps = max(len(r.loss) for r in runs.values()) - 1
+    ax.set_xlim(0, max(steps, 1))
+    ax.set_yscale("log" if log else "linear")
+    if log:
+        pos = values[values > 0]
+        lo, hi = float(pos.min()), float(pos.max())
+        ax.set_ylim(lo / 3, hi * 3)
+    else:
+        lo, hi = float(values.min()), float(values.max())
+        pad = 0.08 * (hi - lo) or 0.5 * max(abs(hi), 1.0)
+        ax.set_ylim(lo - pad, hi + pad)
+
+
+def _describe(run_: Run, lsc: landscapes.Landscape) -> str:
+    if run_.diverged(gap=lsc.minimum_value is not None):
+        unbounded = " (f is unbounded below)" if lsc.minimum_value is None else ""
+        return run_.divergence_words() + unbounded
+    end = run_.path[-1]
+    inside = lsc.xlim[0] <= end[0] <= lsc.xlim[1] and lsc.ylim[0] <= end[1] <= lsc.ylim[1]
+    if lsc.minimum_value is None and not inside:
+        return f"escaped to f = {run_.loss[-1]:.2g} (f is unbounded below)"
+    what = "f − min f" if lsc.minimum_value is not None else "f"
+    return f"ends at ({end[0]:.2f}, {end[1]:.2f}), {what} = {run_.loss[-1]:.2g}"
+
+
+def _lr_slider(value: float, lo: int, hi: float) -> W.FloatLogSlider:
+    return W.FloatLogSlider(value=value, base=10, min=lo, max=hi, step=0.05, description="learning rate",
+                            readout_format=".2g", continuous_update=False, style=_STYLE)
+
+
+class GradientDescentExplorer(Explorer):
+    """Gradient descent on a landscape: start point, learning rate and steps → path and loss curve."""
+
+    defaults: Mapping[str, Any] = {"function": "elongated", "x0": -2.5, "y0": 1.2, "lr": 0.15, "steps": 30}
+    sample_moves = (
+        {"lr": 0.05}, {"lr": 0.19}, {"lr": 0.21}, {"steps": 60}, {"x0": 1.5, "y0": -1.0},
+        {"function": "rosenbrock", "lr": 1e-3, "x0": -1.2, "y0": 1.0},
+        {"lr": 2e-3}, {"function": "himmelblau", "lr": 0.01, "x0": 0.0, "y0": 0.0},
+        {"x0": -1.0}, {"function": "saddle", "x0": 1.5, "y0": 1e-3, "lr": 0.05},
+        {"function": "elongated", "lr": 0.0, "x0": -2.5, "y0": 1.2},
+    )
+
+    def controls(self) -> dict[str, W.ValueWidget]:
+        d = self.defaults
+        return {
+            "function": W.Dropdown(options=list(landscapes.LANDSCAPES), value=d["function"], description="f",
+                                   style=_STYLE),
+            "x0": W.FloatSlider(value=d["x0"], min=START_RANGE[0], max=START_RANGE[1], step=0.1,
+                                description="start x", continuous_update=False, style=_STYLE),
+            "y0": W.FloatSlider(value=d["y0"], min=START_RANGE[0], max=START_RANGE[1], step=0.1,
+                                description="start y", continuous_update=False, style=_STYLE),
+            "lr": _lr_slider(d["lr"], -4, 0.3),
+            "steps": W.IntSlider(value=d["steps"], min=0, max=200, step=5, description="steps",
+                                 continuous_update=False, style=_STYLE),
+        }
+
+    def build(self, params: Mapping[str, Any]) -> Figure:
+        fig = new_figure(width=9.5, height=4.0)
+        fig.set_layout_engine(None)  # fixed margins: a slider move redraws without a layout pass
+        ax_c, self.ax_l = fig.subplots(1, 2, gridspec_kw={"width_ratios": [1.1, 1]})
+        fig.subplots_adjust(left=0.07, right=0.98, bottom=0.13, top=0.82, wspace=0.25)
+        self.panel = _ContourPanel(ax_c)
+        (self.path_line,) = ax_c.plot([], [], "-", marker=".", ms=4, lw=1.6, color=color("blue"), zorder=3)
+        (self.start_dot,) = ax_c.plot([], [], "o", ms=8, color=color("blue"), mec="white", zorder=4)
+        (self.end_star,) = ax_c.plot([], [], "*", ms=13, color=color("blue"), mec="black", mew=0.5, zorder=4)
+        (self.loss_line,) = self.ax_l.plot([], [], color=color("blue"), lw=1.8)
+        (self.loss_end,) = self.ax_l.plot([], [], "x", ms=10, mew=2, color=color("vermillion"))
+        self.texts = [_diverged_text(ax_c), _diverged_text(self.ax_l)]
+        style_axes(self.ax_l, xlabel="step")
+        return fig
+
+    def update(self, params: Mapping[str, Any]) -> None:
+        name, lr, steps = params["function"], float(params["lr"]), int(params["steps"])
+        lsc = landscapes.landscape(name)
+        result = run(name, (float(params["x0"]), float(params["y0"])), lr=lr, steps=steps)
+        pts, loss = result.finite_path, result.finite_loss
+        self.panel.show(name, result.path[:1])
+        self.path_line.set_data(pts[:, 0], pts[:, 1])
+        self.start_dot.set_data(pts[:1, 0], pts[:1, 1])
+        self.end_star.set_data(pts[-1:, 0], pts[-1:, 1])
+        self.loss_line.set_data(np.arange(len(loss)), loss)
+        log = lsc.minimum_value is not None
+        diverged = result.diverged(gap=log)
+        self.loss_end.set_data(([len(loss) - 1], [loss[-1]]) if diverged else ([], []))
+        for text in self.texts:
+            text.set_text(result.divergence_words() if diverged else "")
+            text.set_visible(diverged)
+        _set_loss_axes(self.ax_l, {"run": result}, log=log)
+        self.ax_l.set_ylabel("f − min f (log scale)" if log else "f(x, y)")
+        self.panel.ax.set_title(f"f = {lsc.formula}", fontsize=10)
+        self.ax_l.set_title("loss per step", fontsize=10)
+        assert self.fig is not None
+        note = "lr = 0: the point never moves" if lr == 0 else _describe(result, lsc)
+        self.fig.suptitle(f"Gradient descent, lr = {lr:.3g}, {steps} steps: {note}", fontsize=12)
+
+
+class MomentumExplorer(Explorer):
+    """Plain gradient descent beside momentum (same lr) on the elongated quadratic or Rosenbrock."""
+
+    defaults: Mapping[str, Any] = {"function": "elongated", "lr": 0.02, "beta": 0.9, "steps": 60}
+    sample_moves = (
+        {"beta": 0.5}, {"beta": 0.95}, {"lr": 0.05}, {"lr": 0.3}, {"steps": 120},
+        {"function": "rosenbrock", "lr": 1e-3, "beta": 0.9}, {"beta": 0.0}, {"lr": 3e-3},
+        {"function": "elongated", "lr": 0.02, "beta": 0.8},
+    )
+
+    def controls(self) -> dict[str, W.ValueWidget]:
+        d = self.defaults
+        return {
+            "function": W.Dropdown(options=list(_MOMENTUM_SETUPS), value=d["function"], description="f",
+                                   style=_STYLE),
+            "lr": _lr_slider(d["lr"], -4, 0),
+            "beta": W.FloatSlider(value=d["beta"], min=0.0, max=0.99, step=0.01, description="momentum β",
+                                  continuous_update=False, style=_STYLE),
+            "steps": W.IntSlider(value=d["steps"], min=0, max=300, step=10, description="steps",
+                                 continuous_update=False, style=_STYLE),
+        }
+
+    def build(self, params: Mapping[str, Any]) -> Figure:
+        fig = new_figure(width=9.5, height=4.0)
+        fig.set_layout_engine(None)
+        ax_c, self.ax_l = fig.subplots(1, 2, gridspec_kw={"width_ratios": [1.1, 1]})
+        fig.subplots_adjust(left=0.07, right=0.98, bottom=0.13, top=0.82, wspace=0.25)
+        self.panel = _ContourPanel(ax_c)
+        self.lines = {}
+        for key, label in (("blue", "plain descent (β = 0)"), ("vermillion", "momentum")):
+            (path,) = ax_c.plot([], [], "-", marker=".", ms=3, lw=1.5, color=color(key), zorder=3,
+                                label=label)
+            (loss,) = self.ax_l.plot([], [], color=color(key), lw=1.8, label=label)
+            self.lines[key] = (path, loss)
+        self.texts = [_diverged_text(ax_c), _diverged_text(self.ax_l)]
+        style_axes(self.ax_l, xlabel="step", ylabel="f − min f (log scale)")
+        self.legend = self.ax_l.legend(frameon=False, fontsize=8, loc="lower left")
+        return fig
+
+    def update(self, params: Mapping[str, Any]) -> None:
+        name, steps = params["function"], int(params["steps"])
+        lr, beta = float(params["lr"]), float(params["beta"])
+        lsc = landscapes.landscape(name)
+        start = _MOMENTUM_SETUPS[name][0]
+        runs = {"plain": run(name, start, lr=lr, steps=steps), "momentum": run(name, start, lr=lr, beta=beta,
+                                                                                steps=steps)}
+        self.panel.show(name, np.array([start]))
+        for (path, loss), result in zip(self.lines.values(), runs.values(), strict=True):
+            pts = result.finite_path
+            path.set_data(pts[:, 0], pts[:, 1])
+            loss.set_data(np.arange(len(result.finite_loss)), result.finite_loss)
+        self.legend.get_texts()[1].set_text(f"momentum β = {beta:.2f}")
+        diverged = [k for k, r in runs.items() if r.diverged(gap=True)]
+        for text in self.texts:
+            text.set_text(" and ".join(diverged) + " diverged" if diverged else "")
+            text.set_visible(bool(diverged))
+        _set_loss_axes(self.ax_l, runs, log=True)
+        self.panel.ax.set_title(f"f = {lsc.formula}, lr = {lr:.3g}", fontsize=10)
+        self.ax_l.set_title("loss per step", fontsize=10)
+        gap = {k: r.loss[-1] for k, r in runs.items() if k not in diverged}
+        if len(gap) == 2:
+            better = "momentum" if gap["momentum"] < gap["plain"] else "plain descent"
+            claim = f"after {steps} steps {better} is closer: gap {gap['momentum']:.2g} (β = {beta:.2f}) " \
+                    f"vs {gap['plain']:.2g} (β = 0)"
+        else:
+            claim = "a run diverged: lower the learning rate" + (" or β" if "momentum" in diverged else "")
+        assert self.fig is not None
+        self.fig.suptitle(f"Momentum vs plain descent: {claim}", fontsize=11)
+
+
+def phase_grid(name: str, *, steps: int, n_lr: int = 48, n_beta: int = 30,
+               tol: float = 1e-6) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """Outcome of momentum descent for every (lr, β) of a grid: lr edges, β edges and phase indices.
+
+    Phase indices follow PHASES: 0 converges (f − min f below tol · its start value), 3 diverges
+    (non-finite or above its start value at the end), 1 oscillates (bounded, the loss rose by more than
+    a millionth of itself at some step), 2 too slow (the loss only fell, but not far enough).
+    """
+    lsc = landscapes.landscape(name)
+    start, (lr_lo, lr_hi) = _MOMENTUM_SETUPS[name]
+    lr_edges = np.geomspace(lr_lo, lr_hi, n_lr + 1)
+    beta_edges = np.linspace(0.0, 0.99, n_beta + 1)
+    lr_mid = np.sqrt(lr_edges[:-1] * lr_edges[1:])
+    beta_mid = 0.5 * (beta_edges[:-1] + beta_edges[1:])
+    lr_t, beta_t = torch.meshgrid(torch.tensor(lr_mid), torch.tensor(beta_mid), indexing="xy")
+    x0 = torch.tensor(start, dtype=torch.float64).expand(*lr_t.shape, 2)
+    path = landscapes.descend(lsc, x0, lr=lr_t, beta=beta_t, steps=steps)
+    with torch.no_grad():
+        gap = _gap(lsc, lsc(path)).numpy()  # (steps + 1, n_beta, n_lr)
+    finite = np.isfinite(gap).all(0)
+    with np.errstate(invalid="ignore"):
+        went_up = (np.diff(gap, axis=0) > 1e-6 * gap[:-1]).any(0)
+        phase = np.where(went_up, 1, 2)
+        phase = np.where(gap[-1] < tol * gap[0], 0, phase)
+        phase = np.where(~finite | (gap[-1] > gap[0]), 3, phase)
+    return lr_edges, beta_edges, phase
+
+
+@lru_cache(maxsize=16)
+def _cached_phase_grid(name: str, steps: int) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    return phase_grid(name, steps=steps)
+
+
+class PhaseDiagramExplorer(Explorer):
+    """Where momentum descent converges, oscillates or diverges over (lr, β), and one chosen run."""
+
+    defaults: Mapping[str, Any] = {"function": "elongated", "steps": 100, "lr": 0.1, "beta": 0.5}
+    sample_moves = (
+        {"lr": 0.3}, {"beta": 0.9}, {"lr": 0.5}, {"lr": 0.02, "beta": 0.2}, {"steps": 200},
+        {"function": "rosenbrock", "lr": 1e-3, "beta": 0.9, "steps": 100}, {"lr": 3e-3}, {"beta": 0.5},
+        {"function": "elongated", "lr": 0.1, "beta": 0.5},
+    )
+
+    def controls(self) -> dict[str, W.ValueWidget]:
+        d = self.defaults
+        return {
+            "function": W.Dropdown(options=list(_MOMENTUM_SETUPS), value=d["function"], description="f",
+                                   style=_STYLE),
+            "steps": W.IntSlider(value=d["steps"], min=20, max=300, step=20, description="steps",
+                                 continuous_update=False, style=_STYLE),
+            "lr": _lr_slider(d["lr"], -5, 0),
+            "beta": W.FloatSlider(value=d["beta"], min=0.0, max=0.99, step=0.01, description="momentum β",
+                                  continuous_update=False, style=_STYLE),
+        }
+
+    def build(self, params: Mapping[str, Any]) -> Figure:
+        fig = new_figure(width=9.5, height=4.0)
+        fig.set_layout_engine(None)
+        self.ax_p, self.ax_l = fig.subplots(1, 2)
+        fig.subplots_adjust(left=0.07, right=0.98, bottom=0.13, top=0.82, wspace=0.25)
+        self.cmap = ListedColormap([color(k) for k in _PHASE_COLORS])
+        self.mesh: Any = None
+        self.key: tuple[str, int] | None = None
+        (self.bound,) = self.ax_p.plot([], [], "--", color="black", lw=1.4, label="lr = 2(1 + β)/L")
+        (self.marker,) = self.ax_p.plot([], [], "o", ms=10, mfc="white", mec="black", mew=2,
+                                        label="chosen run")
+        words = ("converges: gap < 1e-6 × start", "oscillates: bounded, loss rose", "too slow: loss only fell",
+                 "diverges")
+        handles = [Patch(color=color(k), label=w) for k, w in zip(_PHASE_COLORS, words, strict=True)]
+        self.ax_p.legend(handles=[*handles, self.bound, self.marker], frameon=True, fontsize=7,
+                         loc="lower left", framealpha=0.9)
+        self.ax_p.set_xscale("log")
+        style_axes(self.ax_p, xlabel="learning rate (log scale)", ylabel="momentum β", grid=False)
+        (self.loss_line,) = self.ax_l.plot([], [], color=color("blue"), lw=1.8)
+        self.text = _diverged_text(self.ax_l)
+        style_axes(self.ax_l, xlabel="step", ylabel="f − min f (log scale)")
+        return fig
+
+    def update(self, params: Mapping[str, Any]) -> None:
+        name, steps = params["function"], int(params["steps"])
+        lr, beta = float(params["lr"]), float(params["beta"])
+        lsc = landscapes.landscape(name)
+        lr_edges, beta_edges, phase = _cached_phase_grid(name, steps)
+        if self.key != (name, steps):
+            if self.mesh is not None:
+                self.mesh.remove()
+            self.mesh = self.ax_p.pcolormesh(lr_edges, beta_edges, phase, cmap=self.cmap, vmin=-0.5, vmax=3.5)
+            self.ax_p.set_xlim(lr_edges[0], lr_edges[-1])
+            self.ax_p.set_ylim(beta_edges[0], beta_edges[-1])
+            if name == "elongated":  # the quadratic's exact stability bound, L = κ = 10
+                b = np.linspace(0.0, 0.99, 50)
+                self.bound.set_data(2 * (1 + b) / landscapes.ELONGATED_KAPPA, b)
+            else:
+                self.bound.set_data([], [])
+            self.key = (name, steps)
+        self.marker.set_data([np.clip(lr, lr_edges[0], lr_edges[-1])], [beta])
+        result = run(name, _MOMENTUM_SETUPS[name][0], lr=lr, beta=beta, steps=steps)
+        loss = result.finite_loss
+        self.loss_line.set_data(np.arange(len(loss)), loss)
+        diverged = result.diverged(gap=True)
+        self.text.set_text(result.divergence_words() if diverged else "")
+        self.text.set_visible(diverged)
+        _set_loss_axes(self.ax_l, {"run": result}, log=True)
+        self.ax_p.set_title(f"outcome after {steps} steps on {lsc.formula}", fontsize=10)
+        self.ax_l.set_title(f"lr = {lr:.3g}, β = {beta:.2f}: {_describe(result, lsc)}", fontsize=9)
+        shares = {p: float((phase == i).mean()) for i, p in enumerate(PHASES)}
+        assert self.fig is not None
+        self.fig.suptitle("Momentum descent " + ", ".join(f"{p} on {s:.0%}" for p, s in shares.items())
+                          + " of the (lr, β) grid", fontsize=11)
+
+
+def render_gradient_descent(**params: Any) -> Figure:
+    """The gradient descent explorer's figure (see GradientDescentExplorer.defaults)."""
+    return GradientDescentExplorer().render(**params)
+
+
+def render_momentum(**params: Any) -> Figure:
+    """The momentum explorer's figure (see MomentumExplorer.defaults)."""
+    return MomentumExplorer().render(**params)
+
+
+def render_phase_diagram(**params: Any) -> Figure:
+    """The phase diagram explorer's figure (see PhaseDiagramExplorer.defaults)."""
+    return PhaseDiagramExplorer().render(**params)
