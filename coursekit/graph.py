@@ -234,7 +234,7 @@ def draw_graph(output: torch.Tensor | AutogradGraph, ax: Axes, *, names: Mapping
                                 "shrinkA": 3, "shrinkB": 3}, zorder=2)
     xs, ys = [x for x, _ in pos.values()], [y for _, y in pos.values()]
     ax.set_xlim(min(xs) - 0.6, max(xs) + 0.6)
-    ax.set_ylim(min(ys) - 0.8, max(ys) + 0.5)
+    ax.set_ylim(min(ys) - 0.55, max(ys) + 0.35)
     ax.set_axis_off()
     held = len(graph.saved) - graph.freed_count
     handles = [Patch(facecolor=color(_KIND_COLOUR[k]) + "33", edgecolor=color(_KIND_COLOUR[k]), label=lbl)

@@ -79,8 +79,8 @@ def _fmt_value(v: Any, *, limit: int = 8) -> str:
         kind = "tensor" if v.container == "tensor" else "array"
         dtype = v.dtype.split(".")[-1]
         if v.data.size <= limit:
-            body = np.array2string(np.asarray(v.data, dtype=np.float64), precision=4, separator=", ",
-                                   floatmode="maxprec", suppress_small=False)
+            data = v.data if v.data.dtype.kind in "biu" else np.asarray(v.data, dtype=np.float64)
+            body = np.array2string(data, precision=4, separator=", ", floatmode="maxprec", suppress_small=False)
             body = " ".join(body.split())
             return f"{kind}({body}" + (f", dtype={dtype})" if dtype != "float64" else ")")
         finite = v.data[np.isfinite(v.data)] if v.data.dtype.kind == "f" else v.data
@@ -123,8 +123,8 @@ def describe_call(exercise: Exercise, case: Case) -> str:
     parts = []
     for i, arg in enumerate(case.args):
         name = names[i] if i < len(names) else f"arg{i}"
-        parts.append(f"{name}={_fmt_value(encode(arg))}")
-    parts += [f"{k}={_fmt_value(encode(v))}" for k, v in case.kwargs.items()]
+        parts.append(f"{name}={_fmt_value(encode(arg, keep_dtype=True))}")
+    parts += [f"{k}={_fmt_value(encode(v, keep_dtype=True))}" for k, v in case.kwargs.items()]
     return f"{exercise.id}({', '.join(parts)})"
 
 

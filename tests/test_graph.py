@@ -1,0 +1,139 @@
+"""graph_data reads the autograd graph correctly (nodes, edges, saved and freed tensors); draw_graph draws it."""
+
+from __future__ import annotations
+
+import matplotlib
+import pytest
+import torch
+from matplotlib.text import Annotation
+
+from coursekit.graph import AutogradGraph, draw_graph, graph_data
+from coursekit.plots import figure
+
+matplotlib.use("Agg")
+
+
+def _softmax_output():
+    a = torch.tensor([1.0, 2.0, 3.0], dtype=torch.float64, requires_grad=True)
+    p = torch.softmax(a, dim=0)
+    return a, p, p[1]
+
+
+def test_softmax_graph_nodes_edges_and_saved_result():
+    a, p, y = _softmax_output()
+    graph = graph_data(y, names={"a": a, "y": y})
+    assert [(n.kind, n.label) for n in graph.nodes] == [("output", "y"), ("operation", "Select"),
+                                                        ("operation", "Softmax"), ("leaf", "a")]
+    assert set(graph.edges) == {(1, 0), (2, 1), (3, 2)}
+    assert [n.depth for n in graph.nodes] == [0, 1, 2, 3]
+    (saved,) = graph.node("Softmax").saved
+    assert (saved.name, saved.freed, saved.shape, saved.dtype, saved.nbytes) == ("result", False, (3,), "float64", 24)
+    assert graph.node("Select").saved == () and graph.node("a").shape == (3,)
+    assert graph.held_bytes == 24 and graph.freed_count == 0
+
+
+def test_backward_frees_saved_tensors_and_retain_graph_keeps_them():
+    a, p, y = _softmax_output()
+    torch.autograd.grad(y, a, retain_graph=True)
+    assert graph_data(y).freed_count == 0
+    torch.autograd.grad(y, a)
+    after = graph_data(y)
+    (saved,) = after.node("Softmax").saved
+    assert saved.freed and saved.shape is None and after.held_bytes == 0 and after.freed_count == 1
+    # the drawing's data matches what autograd itself does: the freed tensor cannot be read any more
+    with pytest.raises(RuntimeError, match="freed"):
+        _ = p.grad_fn._saved_result
+
+
+@pytest.mark.parametrize("make,saved_names", [
+    (lambda w: (w + 1).sum(), set()),
+    (lambda w: (w * w).sum(), {"Mul.self", "Mul.other"}),
+    (lambda w: (3 * w).sum(), {"Mul.other"}),
+    (lambda w: w.exp().sum(), {"Exp.result"}),
+    (lambda w: torch.stack([w.tanh(), w]).sum(), {"Tanh.result"}),
+])
+def test_which_operations_save_tensors(make, saved_names):
+    w = torch.ones(4, requires_grad=True)
+    graph = graph_data(make(w))
+    assert {f"{node.label}.{s.name}" for node, s in graph.saved} == saved_names
+
+
+def test_a_tensor_used_twice_is_one_leaf_node():
+    w = torch.ones(2, requires_grad=True)
+    graph = graph_data((w * w).sum(), names={"w": w})
+    assert [n.label for n in graph.nodes if n.kind == "leaf"] == ["w"]
+    assert graph.edges.count((3, 2)) == 1
+
+
+def test_held_bytes_agree_with_saved_tensor_hooks():
+    packed = []
+    gen = torch.Generator().manual_seed(0)
+    x = torch.randn(8, 5, generator=gen)
+    w1 = torch.randn(5, 6, generator=gen, requires_grad=True)
+    w2 = torch.randn(6, 2, generator=gen, requires_grad=True)
+    with torch.autograd.graph.saved_tensors_hooks(lambda t: packed.append(t.numel() * t.element_size()) or t,
+                                                  lambda t: t):
+        loss = torch.tanh(torch.relu(x @ w1) @ w2).pow(2).mean()
+    graph = graph_data(loss)
+    assert graph.held_bytes == sum(packed) and len(graph.saved) == len(packed)
+    loss.backward()
+    assert graph_data(loss).freed_count == len(packed)
+
+
+def test_a_leaf_and_a_constant():
+    w = torch.ones(3, requires_grad=True)
+    graph = graph_data(w, names={"w": w})
+    assert [(n.kind, n.label) for n in graph.nodes] == [("leaf", "w")] and graph.edges == ()
+    with pytest.raises(ValueError, match="requires_grad=True"):
+        graph_data(torch.ones(3) * 2)
+    with pytest.raises(TypeError):
+        graph_data([1.0, 2.0])
+
+
+def test_text_form_is_deterministic_and_names_the_saved_tensors():
+    a, _, y = _softmax_output()
+    text = repr(graph_data(y, names={"a": a}))
+    assert "0x" not in text
+    assert "[operation] Softmax <- a" in text and "saved result (3,) float64, 24 bytes" in text
+
+
+def _texts(ax):
+    return [t.get_text() for t in ax.texts]
+
+
+def test_draw_graph_draws_every_node_edge_and_saved_tensor():
+    a, _, y = _softmax_output()
+    fig, ax = figure(width=8, height=2.5)
+    returned = draw_graph(y, ax, names={"a": a, "p[1]": y})
+    assert returned is ax
+    texts = _texts(ax)
+    assert {"a\n(3,)", "Softmax", "Select", "p[1]\n()"} <= set(texts)
+    assert "saves result (3,)" in texts
+    arrows = [t for t in ax.texts if isinstance(t, Annotation) and t.arrow_patch is not None]
+    assert len(arrows) == 3
+    assert "1 saved tensor(s) held, 0 freed" in ax.get_title()
+    assert ax.get_legend() is not None
+    fig.canvas.draw()  # the arrows are anchored to the boxes: drawing must work
+
+
+def test_draw_graph_marks_freed_tensors_and_accepts_graph_data():
+    a, _, y = _softmax_output()
+    torch.autograd.grad(y, a)
+    graph = graph_data(y)
+    assert isinstance(graph, AutogradGraph)
+    fig, ax = figure(width=8, height=2.5)
+    draw_graph(graph, ax, title="after", legend=False)
+    assert "saved result: freed" in _texts(ax)
+    assert ax.get_title() == "after" and ax.get_legend() is None
+
+
+def test_layout_puts_leaves_left_and_the_output_right():
+    w = torch.ones(3, 2, requires_grad=True)
+    b = torch.zeros(2, requires_grad=True)
+    loss = (torch.ones(4, 3) @ w + b).tanh().sum()
+    fig, ax = figure(width=8, height=3)
+    draw_graph(loss, ax, names={"w": w, "b": b, "loss": loss})
+    x_of = {t.get_text().split("\n")[0]: t.get_position()[0] for t in ax.texts
+            if not isinstance(t, Annotation)}
+    assert x_of["w"] < x_of["Mm"] < x_of["Add"] < x_of["Tanh"] < x_of["Sum"] < x_of["loss"]
+    assert x_of["b"] < x_of["Add"]
