@@ -3,6 +3,7 @@
     coursekit doctor        is this environment ready for the course?
     coursekit exercises     list the exercise bank by notebook
     coursekit lab           open JupyterLab on the course (free port, prints the URL)
+    coursekit grade         grade a folder of submitted notebooks into a gradebook
 """
 
 from __future__ import annotations
@@ -71,8 +72,14 @@ def build_parser() -> argparse.ArgumentParser:
     return parser
 
 
+def _grade_command(sub: argparse._SubParsersAction) -> None:
+    from coursekit.grading.command import add_grade_command
+
+    add_grade_command(sub)
+
+
 # Other modules add sub-commands here (e.g. `grade`), each a function taking the subparsers object.
-_EXTRA_COMMANDS: list[Callable[[argparse._SubParsersAction], None]] = []
+_EXTRA_COMMANDS: list[Callable[[argparse._SubParsersAction], None]] = [_grade_command]
 
 
 def main(argv: Sequence[str] | None = None) -> int:

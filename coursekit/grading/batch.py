@@ -1,0 +1,314 @@
+"""Grade a class: a folder of submitted notebooks in, a gradebook and per-student feedback out.
+
+    grade(submissions="submitted", out="grades", seed=2024)
+
+Expected outputs are computed here, in the trusted process, from the same exercise
+definitions the learner's check() uses; student code runs only in the sandbox
+(`coursekit.grading.sandbox`), which sends back plain data that is judged here. A
+journal keyed by each notebook's content makes a re-run resume where a killed run
+stopped, and never grade the same content twice.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import hashlib
+import json
+import os
+import re
+import secrets
+import sys
+import threading
+import time
+from collections.abc import Sequence
+from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any, TextIO
+
+import coursekit
+from coursekit.exercises import by_notebook, notebooks
+from coursekit.exercises.model import Case, Exercise
+from coursekit.grading.compare import ErrorInfo, describe_call, judge
+from coursekit.grading.gradebook import JOURNAL, META, ExerciseResult, StudentResult, write_gradebook, write_student
+from coursekit.grading.journal import Journal, content_key
+from coursekit.grading.plain import encode
+from coursekit.grading.sandbox import CellNote, ExerciseRequest, ExerciseRun, Limits, Sandbox, SubmissionRun
+from coursekit.grading.submissions import (
+    Notebook,
+    Submission,
+    Unreadable,
+    choose_assignment,
+    discover,
+    in_shard,
+    parse_shard,
+    pick_file,
+    read_notebook,
+)
+
+__all__ = ["GradeReport", "grade"]
+
+GRADER_VERSION = 1
+
+
+@dataclass(frozen=True)
+class _Spec:
+    """One exercise prepared for the class: its cases, their expected outputs and the wire form of inputs."""
+
+    exercise: Exercise
+    cases: tuple[Case, ...]
+    expected: tuple[Any, ...]
+    request: ExerciseRequest
+
+    @classmethod
+    def build(cls, exercise: Exercise, seed: int) -> _Spec:
+        cases = tuple(exercise.cases(hidden_seed=seed))
+        expected = tuple(encode(exercise.expected(c)) for c in cases)
+        wire = tuple((encode(tuple(c.args), keep_dtype=True), encode(dict(c.kwargs), keep_dtype=True), c.hidden)
+                     for c in cases)
+        return cls(exercise, cases, expected, ExerciseRequest(exercise.id, wire))
+
+
+@dataclass(frozen=True)
+class GradeReport:
+    """What a grading run did: where the gradebook is, how many were graded, and what went wrong."""
+
+    out: Path
+    gradebook: Path
+    assignment: str
+    seed: int
+    students: int
+    graded: int
+    reused: int
+    seconds: float
+    failures: tuple[tuple[str, str], ...]  # (student, reason), infrastructure problems only
+    isolation: tuple[str, ...] = ()
+
+    def __repr__(self) -> str:
+        lines = [f"Graded {self.assignment} for {self.students} students (seed {self.seed}): {self.graded} graded now, "
+                 f"{self.reused} taken from the journal, {self.seconds:.1f} s.", f"Gradebook: {self.gradebook}"]
+        if self.failures:
+            width = max(len(s) for s, _ in self.failures)
+            lines.append(f"\n{len(self.failures)} problem(s):")
+            lines.append(f"  {'student':<{width}}  reason")
+            lines += [f"  {s:<{width}}  {r}" for s, r in self.failures]
+        return "\n".join(lines)
+
+
+class _Progress:
+    """A one-line progress bar with rate and ETA on stderr (a line every few seconds when not a terminal)."""
+
+    def __init__(self, total: int, *, stream: TextIO | None, label: str) -> None:
+        self.total, self.stream, self.label = total, stream, label
+        self.done = 0
+        self.start = time.monotonic()
+        self.last = 0.0
+        self.tty = bool(stream is not None and stream.isatty())
+        self._lock = threading.Lock()
+
+    def step(self) -> None:
+        with self._lock:
+            self.done += 1
+            now = time.monotonic()
+            if self.stream is None or (now - self.last < (0.1 if self.tty else 5.0) and self.done < self.total):
+                return
+            self.last = now
+            elapsed = now - self.start
+            rate = self.done / elapsed if elapsed > 0 else 0.0
+            eta = (self.total - self.done) / rate if rate > 0 else 0.0
+            filled = int(30 * self.done / max(self.total, 1))
+            share = 100 * self.done / max(self.total, 1)
+            line = (f"{self.label} {self.done}/{self.total} [{'#' * filled}{'.' * (30 - filled)}] "
+                    f"{share:3.0f}%  {rate:5.1f}/s  ETA {int(eta) // 60}:{int(eta) % 60:02d}")
+            self.stream.write(("\r" + line) if self.tty else line + "\n")
+            if self.tty and self.done == self.total:
+                self.stream.write("\n")
+            self.stream.flush()
+
+
+def _where(exercise: Exercise, case: Case, number: int) -> str:
+    if case.hidden:
+        return f"Hidden case {number}" + (f" ({case.label})" if case.label else "")
+    return f"Case {number}: {describe_call(exercise, case)}"
+
+
+def _defining_cell(exercise_id: str, notebook: Notebook) -> int | None:
+    pattern = re.compile(rf"^\s*(def\s+{exercise_id}\b|{exercise_id}\s*[:=])", re.MULTILINE)
+    found = [index for index, source in notebook.cells if pattern.search(source)]
+    return found[-1] if found else None
+
+
+def _score(spec: _Spec, run: ExerciseRun, notebook: Notebook, cells: dict[int, CellNote]) -> ExerciseResult:
+    ex = spec.exercise
+    base = {"id": ex.id, "title": ex.title, "max_points": ex.points, "total": len(spec.cases), "note": ex.convention}
+    failure = run.failure
+    if failure is not None and failure.kind == "missing":
+        message = (f"Your notebook does not define `{ex.id}`: keep the name the exercise cell gives it and make "
+                   "sure that cell runs without errors.")
+        cell = _defining_cell(ex.id, notebook)
+        if cell is not None and cell in cells:
+            note = cells[cell]
+            message += f" Cell {cell + 1} {note.text}." if note.stopped else f" Cell {cell + 1} raised {note.text}."
+        return ExerciseResult(**base, points=0.0, passed=0, status="not_attempted", message=message)
+    verdicts = []
+    finished = zip(spec.cases, spec.expected, run.outcomes, strict=False)  # outcomes stop where a failure did
+    for number, (case, expected, outcome) in enumerate(finished, start=1):
+        if case.hidden and outcome.error is not None and not outcome.error.not_implemented:
+            # the student's own error text could carry a hidden input: keep only its type
+            outcome = dataclasses.replace(outcome, error=ErrorInfo(outcome.error.type_name,
+                                                                   "(details are not shown for hidden cases)"))
+        verdict = judge(ex, case, expected, outcome, number=number)
+        if verdict.status == "not_attempted":
+            return ExerciseResult(**base, points=0.0, passed=0, status="not_attempted", message=verdict.message)
+        verdicts.append(verdict)
+    passed = sum(v.passed for v in verdicts)
+    if failure is not None:
+        number = failure.case or len(verdicts) + 1
+        where = _where(ex, spec.cases[number - 1], number) if failure.kind != "not_run" and \
+            number <= len(spec.cases) else "Not graded"
+        return ExerciseResult(**base, points=0.0, passed=passed, status="error", message=f"{where}: {failure.detail}",
+                              problem=f"{failure.kind}: {failure.detail}")
+    first = next((v for v in verdicts if not v.passed), None)
+    points = round(ex.points * passed / len(verdicts), 2) if verdicts else 0.0
+    return ExerciseResult(**base, points=points, passed=passed, status=first.status if first else "pass",
+                          message=first.message if first else "", hint=first.hint if first else None)
+
+
+def _not_graded(specs: Sequence[_Spec], reason: str) -> tuple[ExerciseResult, ...]:
+    return tuple(ExerciseResult(s.exercise.id, s.exercise.title, 0.0, s.exercise.points, 0, len(s.cases), "error",
+                                f"Not graded: {reason}", note=s.exercise.convention) for s in specs)
+
+
+def _grade_one(sandbox: Sandbox, slot: int, data: bytes, specs: Sequence[_Spec], *, student: str, source: str,
+               assignment: str, digest: str) -> StudentResult:
+    max_total = float(sum(s.exercise.points for s in specs))
+    common = {"student": student, "assignment": assignment, "source": source, "sha256": digest,
+              "max_total": max_total}
+    try:
+        notebook = read_notebook(data)
+    except Unreadable as exc:
+        reason = f"unreadable notebook: {exc}"
+        return StudentResult(**common, total=0.0, exercises=_not_graded(specs, reason), problem=reason)
+    notes = list(notebook.notes)
+    if notebook.assignment and notebook.assignment != assignment:
+        notes.append(f"this notebook says it is {notebook.assignment!r}; it was graded as {assignment!r}")
+    run: SubmissionRun = sandbox.run(notebook.cells, [s.request for s in specs], slot=slot)
+    cells = {c.index: c for c in run.cells}
+    exercises = tuple(_score(s, run.exercises[s.exercise.id], notebook, cells) for s in specs)
+    notes += [f"Cell {c.index + 1} raised {c.text}" for c in run.cells if not c.stopped]
+    stopped = tuple(f"Cell {c.index + 1} {c.text}; it was skipped and the notebook run again without it"
+                    for c in run.cells if c.stopped)
+    total = round(sum(e.points for e in exercises), 2)
+    return StudentResult(**common, total=total, exercises=exercises, notes=tuple(notes), stopped=stopped)
+
+
+def _failures(results: Sequence[StudentResult]) -> tuple[tuple[str, str], ...]:
+    rows = []
+    for r in sorted(results, key=lambda r: r.student):
+        if r.problem:
+            rows.append((r.student, r.problem))
+        rows += [(r.student, s) for s in r.stopped]
+        rows += [(r.student, f"{e.id}: {e.problem}") for e in r.exercises if e.problem]
+    return tuple(rows)
+
+
+def _previous_meta(out: Path) -> dict[str, Any]:
+    try:
+        meta = json.loads((out / META).read_text())
+    except (OSError, ValueError):
+        return {}
+    return meta if isinstance(meta, dict) else {}
+
+
+def _source(sub: Submission, path: Path) -> str:
+    return str(path.relative_to(sub.root)) if path.is_relative_to(sub.root) else path.name
+
+
+def grade(*, submissions: Path | str, out: Path | str, workers: int | None = None, seed: int | None = None,
+          assignment: str | None = None, shard: str | tuple[int, int] | None = None, gradescope: bool = False,
+          limits: Limits | None = None, progress: bool = True, sandbox: Sandbox | None = None,
+          stream: TextIO | None = None) -> GradeReport:
+    """Grade every submission in `submissions` into `out`; resumes from `out`'s journal. See the module doc."""
+    start = time.monotonic()
+    out = Path(out)
+    stream = stream if stream is not None else sys.stderr
+    subs: list[Submission] = discover(Path(submissions))
+    assignment = assignment or choose_assignment(subs, notebooks())
+    exercises = by_notebook(assignment)
+    shard_pair = parse_shard(shard) if isinstance(shard, str) else shard
+    if shard_pair is not None:
+        subs = [s for s in subs if in_shard(s.student, shard_pair)]
+    previous = _previous_meta(out)
+    if seed is None:
+        seed = previous["seed"] if isinstance(previous.get("seed"), int) else secrets.randbelow(2**31)
+    limits = sandbox.limits if sandbox is not None else (limits or Limits())
+    workers = max(1, workers or len(os.sched_getaffinity(0)))
+    specs = [_Spec.build(ex, seed) for ex in exercises]
+    config = {"assignment": assignment, "seed": seed, "limits": dataclasses.asdict(limits), "grader": GRADER_VERSION,
+              "coursekit": coursekit.__version__, "exercises": [[s.exercise.id, s.exercise.points, len(s.cases)]
+                                                                for s in specs]}
+    out.mkdir(parents=True, exist_ok=True)
+    journal = Journal(out / JOURNAL)
+    results: dict[str, StudentResult] = {}
+    todo: dict[str, list[tuple[Submission, Path, bytes]]] = {}
+    reused = 0
+    for sub in subs:
+        path = pick_file(sub, assignment)
+        try:
+            data = path.read_bytes()
+        except OSError as exc:
+            data = f"unreadable: {exc}".encode()
+        key = content_key(data, config)
+        entry = journal.get(key)
+        if entry is not None:
+            done = StudentResult.from_json(entry["result"])
+            results[sub.student] = dataclasses.replace(done, student=sub.student, source=_source(sub, path))
+            write_student(out, results[sub.student], gradescope=gradescope)
+            reused += 1
+        else:
+            todo.setdefault(key, []).append((sub, path, data))
+    meta = {"assignment": assignment, "seed": seed, "shard": f"{shard_pair[0]}/{shard_pair[1]}" if shard_pair else None,
+            "exercises": [{"id": s.exercise.id, "title": s.exercise.title, "points": s.exercise.points,
+                           "cases": len(s.cases)} for s in specs],
+            "max_total": float(sum(s.exercise.points for s in specs)), "limits": dataclasses.asdict(limits),
+            "coursekit_version": coursekit.__version__, "isolation": previous.get("isolation", []),
+            "sandbox_warnings": previous.get("sandbox_warnings", [])}
+    bar = _Progress(sum(len(v) for v in todo.values()), stream=stream if progress else None,
+                    label=f"grading {assignment}")
+    owned = sandbox is None and bool(todo)
+    box = Sandbox(limits=limits) if owned else sandbox
+    slots = threading.local()
+    counter = iter(range(1_000_000))
+    counter_lock = threading.Lock()
+
+    def work(key: str) -> None:
+        if not hasattr(slots, "slot"):
+            with counter_lock:
+                slots.slot = next(counter)
+        group = todo[key]
+        sub, path, data = group[0]
+        began = time.monotonic()
+        result = _grade_one(box, slots.slot, data, specs, student=sub.student, source=_source(sub, path),
+                            assignment=assignment, digest=hashlib.sha256(data).hexdigest())
+        journal.record(key, result.to_json(), seconds=time.monotonic() - began)
+        for other, other_path, _ in group:
+            mine = dataclasses.replace(result, student=other.student, source=_source(other, other_path))
+            write_student(out, mine, gradescope=gradescope)
+            results[other.student] = mine
+            bar.step()
+
+    try:
+        if todo:
+            with ThreadPoolExecutor(max_workers=min(workers, len(todo))) as pool:
+                for future in [pool.submit(work, key) for key in todo]:
+                    future.result()
+        if box is not None and todo:
+            meta["isolation"] = list(box.isolation)
+            meta["sandbox_warnings"] = list(box.warnings)
+    finally:
+        if owned and box is not None:
+            box.close()
+    book = write_gradebook(out, list(results.values()), meta, gradescope=gradescope)
+    report = GradeReport(out, book, assignment, seed, len(results), sum(len(v) for v in todo.values()), reused,
+                         time.monotonic() - start, _failures(list(results.values())), tuple(meta["isolation"]))
+    return report

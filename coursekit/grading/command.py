@@ -1,0 +1,109 @@
+"""`coursekit grade`: the command-line face of `coursekit.grading.batch.grade` and `gradebook.merge`."""
+
+from __future__ import annotations
+
+import argparse
+import sys
+from pathlib import Path
+
+__all__ = ["add_grade_command"]
+
+DESCRIPTION = """\
+Grade a class's submitted notebooks for one course notebook (the "assignment").
+
+Each student's code runs in a locked-down process (no access to other submissions, the
+gradebook or the network; limits on time, memory, processes and output). The expected
+answers are computed outside it, from the same exercises check() uses in the notebook,
+plus hidden cases drawn from --seed. A broken or hostile notebook scores 0 on what it
+broke, with the reason; everyone else is unaffected.
+
+SUBMISSIONS is either a folder of <student>.ipynb files, or nbgrader's course folder
+(or its submitted/ folder) laid out as submitted/<student>/<assignment>/<notebook>.ipynb.
+
+Written to OUT:
+  gradebook.csv            one row per student: points per exercise, total, problem
+  gradebook.meta.json      assignment, seed, maximum points, limits
+  results/<student>.json   each exercise's points, status and message
+  feedback/<student>.html  what to send back to each student (hidden inputs never shown)
+  journal.jsonl            what is graded: run the same command again to resume after a
+                           crash or Ctrl-C; unchanged notebooks are never graded twice"""
+
+EPILOG = """\
+examples:
+  coursekit grade submitted/ --out grades --seed 2024
+  coursekit grade collected/ --out grades --seed 2024 --assignment 03_activations
+  coursekit grade submitted/ --out grades-3 --seed 2024 --shard 3/8     (one of 8 machines)
+  coursekit grade merge grades-1 grades-2 grades-3 ... --out grades     (combine the shards)
+
+Use the same --seed for every shard and every re-run: it decides the hidden cases."""
+
+
+def _grade(args: argparse.Namespace) -> int:
+    from coursekit.grading.batch import grade
+    from coursekit.grading.gradebook import merge
+    from coursekit.grading.sandbox import Limits, SandboxError
+
+    if args.paths[0] == "merge":
+        if len(args.paths) < 2:
+            print("coursekit grade merge: name the output folders of the shards, e.g. "
+                  "`coursekit grade merge grades-1 grades-2 --out grades`.", file=sys.stderr)
+            return 2
+        try:
+            book = merge([Path(p) for p in args.paths[1:]], Path(args.out))
+        except (ValueError, FileNotFoundError) as exc:
+            print(f"coursekit grade merge: {exc}", file=sys.stderr)
+            return 2
+        print(f"Merged {len(args.paths) - 1} folders into {book}")
+        return 0
+    if len(args.paths) != 1:
+        print("coursekit grade: give one submissions folder (or `merge OUT1 OUT2 ...`).", file=sys.stderr)
+        return 2
+    try:
+        limits = Limits(notebook_seconds=args.notebook_timeout, exercise_seconds=args.exercise_timeout,
+                        submission_seconds=args.submission_timeout, memory_mb=args.memory_mb)
+        report = grade(submissions=Path(args.paths[0]), out=Path(args.out), workers=args.workers, seed=args.seed,
+                       assignment=args.assignment, shard=args.shard, gradescope=args.gradescope, limits=limits,
+                       progress=not args.quiet)
+    except (ValueError, FileNotFoundError, KeyError) as exc:
+        print(f"coursekit grade: {exc}", file=sys.stderr)
+        return 2
+    except SandboxError as exc:
+        print(f"coursekit grade: {exc}", file=sys.stderr)
+        return 1
+    print(repr(report))
+    return 0
+
+
+def add_grade_command(sub: argparse._SubParsersAction) -> None:
+    """Register `coursekit grade` (and `coursekit grade merge`) on the main parser's sub-commands."""
+    parser = sub.add_parser("grade", help="grade a folder of submitted notebooks into a gradebook",
+                            description=DESCRIPTION, epilog=EPILOG,
+                            formatter_class=argparse.RawDescriptionHelpFormatter,
+                            usage="coursekit grade SUBMISSIONS --out OUT [--seed N] [options]\n"
+                                  "       coursekit grade merge OUT1 OUT2 ... --out OUT")
+    parser.add_argument("paths", nargs="+", metavar="SUBMISSIONS",
+                        help="the submissions folder (or `merge` followed by shard output folders)")
+    parser.add_argument("--out", required=True, metavar="OUT", help="folder for the gradebook, results and feedback")
+    parser.add_argument("--seed", type=int, default=None, metavar="N",
+                        help="seed of the hidden cases; keep it for re-runs and shards (default: the one OUT "
+                             "was graded with, else a random one, recorded in gradebook.meta.json)")
+    parser.add_argument("--assignment", metavar="NOTEBOOK", default=None,
+                        help="the course notebook to grade, e.g. 03_activations (default: what the notebooks' "
+                             "metadata says)")
+    parser.add_argument("--workers", type=int, default=None, metavar="N",
+                        help="submissions graded in parallel (default: CPU count)")
+    parser.add_argument("--shard", metavar="K/N", default=None,
+                        help="grade only the K-th of N deterministic slices of the class (1 <= K <= N)")
+    parser.add_argument("--gradescope", action="store_true",
+                        help="also write Gradescope results.json files (gradescope/<student>/results.json)")
+    limits = parser.add_argument_group("limits per submission")
+    limits.add_argument("--notebook-timeout", type=float, default=60.0, metavar="S",
+                        help="seconds to run the notebook's cells (default: 60)")
+    limits.add_argument("--exercise-timeout", type=float, default=10.0, metavar="S",
+                        help="seconds for all cases of one exercise (default: 10)")
+    limits.add_argument("--submission-timeout", type=float, default=300.0, metavar="S",
+                        help="seconds for everything of one submission (default: 300)")
+    limits.add_argument("--memory-mb", type=int, default=2048, metavar="MB",
+                        help="memory the student's code may use (default: 2048)")
+    parser.add_argument("--quiet", action="store_true", help="no progress bar")
+    parser.set_defaults(handler=_grade)

@@ -1,0 +1,183 @@
+"""The grader's outputs: per-student results and feedback, the gradebook, Gradescope files, merging.
+
+Layout of an output folder:
+
+    gradebook.csv            one row per student, one column per exercise, total, problem
+    gradebook.meta.json      assignment, seed, exercises and their points, limits, sandbox
+    results/<student>.json   every exercise's points, status and message
+    feedback/<student>.html  the same messages check() shows in the notebook
+    gradescope/<student>/results.json   with --gradescope (and ./results.json for a single student)
+    journal.jsonl            what has been graded, so a re-run resumes
+
+Every file is written atomically.
+"""
+
+from __future__ import annotations
+
+import csv
+import html
+import io
+import json
+from dataclasses import asdict, dataclass, field
+from pathlib import Path
+from typing import Any
+
+from coursekit.grading.check import CheckResult
+from coursekit.grading.compare import Verdict
+from coursekit.grading.journal import Journal, atomic_write
+
+__all__ = ["ExerciseResult", "StudentResult", "merge", "write_gradebook", "write_student"]
+
+GRADEBOOK, META, JOURNAL = "gradebook.csv", "gradebook.meta.json", "journal.jsonl"
+
+
+@dataclass(frozen=True)
+class ExerciseResult:
+    """One exercise's grade for one student, with the learner-facing message of its first failure."""
+
+    id: str
+    title: str
+    points: float
+    max_points: float
+    passed: int
+    total: int
+    status: str  # pass, fail, error, not_attempted
+    message: str = ""
+    hint: str | None = None
+    note: str = ""
+    problem: str = ""  # what stopped the grading of this exercise (timeout, crash, ...), for the instructor
+
+    def check_result(self) -> CheckResult:
+        """The same result object the learner's check() returns, so feedback reads the same."""
+        verdict = None if self.status == "pass" else Verdict(self.status, self.message, self.hint)  # type: ignore[arg-type]
+        return CheckResult(self.id, self.title, self.passed, self.total, self.points, self.max_points, verdict,
+                           self.note)
+
+
+@dataclass(frozen=True)
+class StudentResult:
+    """A student's grade for one assignment."""
+
+    student: str
+    assignment: str
+    source: str
+    sha256: str
+    total: float
+    max_total: float
+    exercises: tuple[ExerciseResult, ...] = ()
+    problem: str = ""  # why the whole submission could not be graded, if so
+    notes: tuple[str, ...] = field(default=())  # cells that raised, bytes replaced, ...
+    stopped: tuple[str, ...] = field(default=())  # cells that stopped the worker and were skipped
+
+    def to_json(self) -> dict[str, Any]:
+        return asdict(self)
+
+    @classmethod
+    def from_json(cls, data: dict[str, Any]) -> StudentResult:
+        exercises = tuple(ExerciseResult(**e) for e in data.get("exercises", ()))
+        return cls(**{**data, "exercises": exercises, "notes": tuple(data.get("notes", ())),
+                      "stopped": tuple(data.get("stopped", ()))})
+
+
+def _feedback_html(result: StudentResult) -> str:
+    esc = html.escape
+    parts = [
+        "<!doctype html>\n<html lang='en'><head><meta charset='utf-8'>",
+        f"<title>{esc(result.assignment)}: feedback for {esc(result.student)}</title></head>",
+        "<body style='font-family:sans-serif;max-width:860px;margin:2em auto;line-height:1.4'>",
+        f"<h1>{esc(result.assignment)}: {result.total:g} / {result.max_total:g} points</h1>",
+        f"<p>Feedback for <b>{esc(result.student)}</b>. Each exercise was checked on the cases you saw in the "
+        "notebook and on hidden cases drawn at grading time; hidden cases are described in words only.</p>",
+    ]
+    if result.problem:
+        parts.append(f"<p style='border-left:4px solid #D55E00;padding:4px 10px'><b>Your notebook could not be "
+                     f"graded:</b> {esc(result.problem)}</p>")
+    for exercise in result.exercises:
+        parts.append(f"<h3>{esc(exercise.title)}</h3>")
+        parts.append(exercise.check_result()._repr_html_())
+    if result.notes or result.stopped:
+        parts.append("<h3>Notes from running your notebook</h3><ul>")
+        parts += [f"<li>{esc(note)}</li>" for note in (*result.stopped, *result.notes)]
+        parts.append("</ul>")
+    parts.append("</body></html>\n")
+    return "\n".join(parts)
+
+
+def _gradescope(result: StudentResult) -> dict[str, Any]:
+    tests = []
+    for e in result.exercises:
+        text = "" if e.status == "pass" else e.message + (f"\nHint: {e.hint}" if e.hint else "")
+        tests.append({"name": f"{e.id}: {e.title}", "score": e.points, "max_score": e.max_points,
+                      "status": "passed" if e.status == "pass" else "failed", "output": text})
+    output = result.problem or f"{result.total:g} / {result.max_total:g} points."
+    return {"score": result.total, "output": output, "tests": tests, "visibility": "visible",
+            "stdout_visibility": "hidden"}
+
+
+def write_student(out: Path, result: StudentResult, *, gradescope: bool = False) -> None:
+    """Write results/<student>.json, feedback/<student>.html and, if asked, the Gradescope file."""
+    atomic_write(out / "results" / f"{result.student}.json", json.dumps(result.to_json(), indent=1) + "\n")
+    atomic_write(out / "feedback" / f"{result.student}.html", _feedback_html(result))
+    if gradescope:
+        atomic_write(out / "gradescope" / result.student / "results.json",
+                     json.dumps(_gradescope(result), indent=1) + "\n")
+
+
+def write_gradebook(out: Path, results: list[StudentResult], meta: dict[str, Any], *,
+                    gradescope: bool = False) -> Path:
+    """Write gradebook.csv (one row per student) and gradebook.meta.json; returns the CSV's path."""
+    ids = [e["id"] for e in meta["exercises"]]
+    buffer = io.StringIO()
+    writer = csv.writer(buffer, lineterminator="\n")
+    writer.writerow(["student", *ids, "total", "problem"])
+    for result in sorted(results, key=lambda r: r.student):
+        points = {e.id: e.points for e in result.exercises}
+        problems = [result.problem] if result.problem else []
+        problems += list(result.stopped) + [f"{e.id}: {e.problem}" for e in result.exercises if e.problem]
+        writer.writerow([result.student, *(f"{points.get(i, 0.0):g}" for i in ids), f"{result.total:g}",
+                         "; ".join(problems)])
+    atomic_write(out / META, json.dumps({**meta, "students": len(results)}, indent=1) + "\n")
+    atomic_write(out / GRADEBOOK, buffer.getvalue())
+    if gradescope and len(results) == 1:
+        atomic_write(out / "results.json", json.dumps(_gradescope(results[0]), indent=1) + "\n")
+    return out / GRADEBOOK
+
+
+def _same_grading(a: dict[str, Any], b: dict[str, Any]) -> bool:
+    return all(a.get(k) == b.get(k) for k in ("assignment", "seed", "exercises"))
+
+
+def merge(outputs: list[Path], out: Path) -> Path:
+    """Combine the output folders of `grade --shard K/N` runs into one gradebook in `out`."""
+    if not outputs:
+        raise ValueError("merge needs at least one output folder of `coursekit grade`.")
+    metas = []
+    for folder in outputs:
+        path = Path(folder) / META
+        if not path.exists():
+            raise FileNotFoundError(f"{folder} is not a grading output (no {META}); run `coursekit grade` first.")
+        metas.append(json.loads(path.read_text()))
+    for folder, meta in zip(outputs[1:], metas[1:], strict=True):
+        if not _same_grading(metas[0], meta):
+            raise ValueError(f"{folder} was graded differently from {outputs[0]} (assignment, seed or exercises "
+                             "differ); shards must be graded with the same settings.")
+    results: dict[str, StudentResult] = {}
+    gradescope = False
+    journal = Journal(Path(out) / JOURNAL)
+    for folder in outputs:
+        folder = Path(folder)
+        for path in sorted((folder / "results").glob("*.json")):
+            result = StudentResult.from_json(json.loads(path.read_text()))
+            if result.student in results and results[result.student] != result:
+                raise ValueError(f"student {result.student} was graded differently in two shards.")
+            results[result.student] = result
+        if (folder / "gradescope").is_dir():
+            gradescope = True
+        for key, entry in Journal(folder / JOURNAL).entries.items():
+            if journal.get(key) is None:
+                journal.record(key, entry["result"], seconds=float(entry.get("seconds", 0.0)))
+    for result in results.values():
+        write_student(Path(out), result, gradescope=gradescope)
+    meta = {**metas[0], "shard": None, "merged_from": [str(Path(f)) for f in outputs],
+            "isolation": metas[0].get("isolation", [])}
+    return write_gradebook(Path(out), list(results.values()), meta, gradescope=gradescope)

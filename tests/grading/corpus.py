@@ -1,0 +1,247 @@
+"""Submissions for the grader's tests, generated from tables of cell sources.
+
+Honest students answer the warm-up notebook (00_start_here) correctly, wrongly or not at
+all; each attack is a real notebook that tries one way of breaking, cheating or
+escaping the grader. Every attack targets `scale_and_shift`; the other exercises of the
+notebook (if any) are answered with their reference source so only the attack differs.
+"""
+
+from __future__ import annotations
+
+import builtins
+import inspect
+import json
+import sys
+import textwrap
+import types
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from coursekit.exercises import by_notebook
+from coursekit.exercises.model import Exercise
+
+ASSIGNMENT = "00_start_here"
+TARGET = "scale_and_shift"
+FIRST = ("import coursekit\nfrom coursekit import check, hint, solution\nimport torch\n"
+         "device = coursekit.device()\ncoursekit.seed(0)")
+GOOD = "def scale_and_shift(x, a, b):\n    return a * x + b"
+Cell = str | tuple[str, list[str]]
+
+
+def notebook(cells: list[Cell], *, assignment: str | None = ASSIGNMENT, language: str = "python",
+             outputs: dict[int, list[dict[str, Any]]] | None = None) -> dict[str, Any]:
+    """An nbformat-4 notebook dict: a title, then one code cell per entry (source or (source, tags))."""
+    meta: dict[str, Any] = {"kernelspec": {"display_name": "Python 3" if language == "python" else language,
+                                           "language": language, "name": "python3" if language == "python" else
+                                           language.lower()}}
+    if assignment:
+        meta["coursekit"] = {"notebook": assignment}
+    body = [{"cell_type": "markdown", "metadata": {}, "source": "# Start here"}]
+    for i, cell in enumerate(cells):
+        source, tags = (cell, []) if isinstance(cell, str) else cell
+        body.append({"cell_type": "code", "metadata": {"tags": tags} if tags else {}, "source": source,
+                     "outputs": (outputs or {}).get(i, []), "execution_count": None})
+    return {"nbformat": 4, "nbformat_minor": 5, "metadata": meta, "cells": body}
+
+
+# ---------------------------------------------------------------- reference and stub sources
+
+
+def _global_names(code: types.CodeType) -> set[str]:
+    names = set(code.co_names)
+    for const in code.co_consts:
+        if isinstance(const, types.CodeType):
+            names |= _global_names(const)
+    return names
+
+
+def reference_source(exercise: Exercise) -> str:
+    """Source that defines the learner's object from the reference's own source (inspect.getsource)."""
+    fn = exercise.reference
+    if fn.__name__ == "<lambda>":
+        if exercise.kind == "value":
+            return f"{exercise.id} = {exercise.reference()!r}"
+        raise ValueError(f"the reference of {exercise.id} is a lambda; give it a def so it has a source")
+    imports: list[str] = []
+    bodies: list[str] = []
+    seen: set[int] = set()
+
+    def need(f: Any) -> None:
+        if id(f) in seen:
+            return
+        seen.add(id(f))
+        module_globals = f.__globals__
+        for name in sorted(_global_names(f.__code__)):
+            if name not in module_globals or hasattr(builtins, name):
+                continue
+            obj = module_globals[name]
+            if isinstance(obj, types.ModuleType):
+                imports.append(f"import {obj.__name__} as {name}")
+            elif inspect.isfunction(obj) and obj.__module__ == f.__module__ and obj.__name__ != "<lambda>":
+                need(obj)
+            elif getattr(sys.modules.get(getattr(obj, "__module__", ""), None), getattr(obj, "__qualname__", ""),
+                         None) is obj:
+                imports.append(f"from {obj.__module__} import {obj.__qualname__} as {name}")
+            else:
+                imports.append(f"{name} = {obj!r}")
+        bodies.append(textwrap.dedent(inspect.getsource(f)))
+
+    need(fn)
+    tail = f"{exercise.id} = {fn.__name__}()" if exercise.kind == "value" else \
+        ("" if fn.__name__ == exercise.id else f"{exercise.id} = {fn.__name__}")
+    # annotations stay unevaluated, as in the topic modules themselves
+    header = "from __future__ import annotations\n" + "\n".join(dict.fromkeys(imports))
+    return header + "\n\n" + "\n\n".join(bodies) + "\n" + tail + "\n"
+
+
+def stub_source(exercise: Exercise) -> str:
+    """The committed notebook's stub for an exercise."""
+    if exercise.kind == "value":
+        return f"{exercise.id} = None\n"
+    return f"def {exercise.id}(*args, **kwargs):\n    raise NotImplementedError\n"
+
+
+def others(assignment: str = ASSIGNMENT, *, skip: str = TARGET) -> list[str]:
+    """Reference answers for every exercise of the notebook except `skip`."""
+    return [reference_source(e) for e in by_notebook(assignment) if e.id != skip]
+
+
+# ---------------------------------------------------------------- the class
+
+
+HONEST: dict[str, list[Cell]] = {
+    "alice": [FIRST, GOOD, "check(scale_and_shift)"],
+    "alice_copy": [FIRST, GOOD, "check(scale_and_shift)"],
+    "bob": [FIRST, "def scale_and_shift(x, a, b):\n    return a * (x + b)", "check(scale_and_shift)"],
+    "carol": [FIRST, "def scale_and_shift(x, a, b):\n    \"\"\"Scale, then shift.\"\"\"\n    raise NotImplementedError",
+              "check(scale_and_shift)"],
+    "dave": [FIRST, "import matplotlib.pyplot as plt\nxs = torch.linspace(-2, 2, 50)\nfig, ax = plt.subplots()\n"
+                    "ax.plot(xs, 2 * xs + 1)\nax.set_title('a line')\nplt.show()", GOOD, "print(scale_and_shift(xs, 2, 1)[:3])"],
+    "erin": [FIRST, "print(undefined_name)", GOOD, "check(scale_and_shift)"],
+}
+
+
+@dataclass(frozen=True)
+class Attack:
+    """A hostile submission and what the grader must make of it."""
+
+    name: str
+    cells: list[Cell] = field(default_factory=list)
+    raw: bytes | None = None  # the file's bytes, when it is not a well-formed notebook
+    points: float | None = 0.0  # scale_and_shift's points; None: whatever the answer deserves
+    reason: str = ""  # must appear in the student's results (message, problem, notes)
+    language: str = "python"
+
+
+def attacks(*, submissions: Path, out: Path, grader_pid: int) -> list[Attack]:
+    """The adversarial corpus; paths of the other submissions and of the gradebook are known to the attacker."""
+    fn = "def scale_and_shift(x, a, b):\n"
+    return [
+        Attack("loop_forever", [FIRST, fn + "    while True:\n        pass"], reason="did not finish within"),
+        Attack("sleep_top_level", [FIRST, "import time\ntime.sleep(10**6)", GOOD], points=1.0,
+               reason="time limit; it was skipped"),
+        Attack("fork_bomb", [FIRST, fn + "    import os\n    while True:\n        os.fork()"],
+               reason="raised BlockingIOError"),
+        Attack("memory_bomb", [FIRST, fn + "    hog = []\n    while True:\n        hog.append(bytearray(50 * 2**20))"],
+               reason="raised MemoryError"),
+        Attack("os_exit", [FIRST, fn + "    import os\n    os._exit(0)"], reason="exited with code 0"),
+        Attack("sys_exit", [FIRST, "import sys\nsys.exit('leaving early')", fn + "    import sys\n    sys.exit(1)"],
+               reason="raised SystemExit"),
+        Attack("kill_self", [FIRST, fn + "    import os, signal\n    os.kill(os.getpid(), signal.SIGKILL)\n"
+                                    "    return a * x + b"], points=None),
+        Attack("kill_parent", [FIRST, fn + "    import os, signal\n    os.kill(os.getppid(), signal.SIGKILL)\n"
+                                      f"    os.kill({grader_pid}, signal.SIGKILL)\n    return a * x + b"],
+               reason="raised ProcessLookupError"),
+        Attack("segfault", [FIRST, fn + "    import ctypes\n    return ctypes.string_at(0)"], reason="segmentation fault"),
+        Attack("patch_torch", [FIRST, "torch.allclose = lambda *a, **k: True\ntorch.equal = lambda *a, **k: True\n"
+                                      "torch.Tensor.__eq__ = lambda self, other: torch.tensor(True)\n"
+                                      "torch.testing.assert_close = lambda *a, **k: None", fn + "    return x"],
+               reason="First mismatch"),
+        Attack("patch_numpy", [FIRST, "import numpy as np\nnp.allclose = lambda *a, **k: True\n"
+                                      "np.isclose = lambda a, b, **k: np.ones(np.shape(a), dtype=bool)\n"
+                                      "np.array_equal = lambda *a, **k: True", fn + "    return x * a"],
+               reason="First mismatch"),
+        Attack("patch_builtins", [FIRST, "import builtins\nfor name in ('all', 'any', 'abs', 'max', 'min', 'round'):\n"
+                                         "    setattr(builtins, name, lambda *a, **k: True)", fn + "    return x + b"],
+               reason="First mismatch"),
+        Attack("patch_checker", [FIRST, "import sys\nimport coursekit.grading.compare as cmp\n"
+                                        "from coursekit.grading.compare import Outcome, Verdict\n"
+                                        "cmp.compare = lambda *a, **k: None\ncmp.judge = lambda *a, **k: Verdict('pass')\n"
+                                        "sys.modules['coursekit.grading.check'].run_case = lambda *a: Outcome(value=1.0)\n"
+                                        "import coursekit.grading.worker as w\nw.run_case = lambda *a: Outcome(value=1.0)",
+                                 fn + "    return None"], reason="got a float"),
+        Attack("always_equal", [FIRST, "class Same:\n    def __eq__(self, other):\n        return True\n"
+                                       "    def __ne__(self, other):\n        return False\n    __hash__ = object.__hash__",
+                                fn + "    return Same()"], reason="got a Same"),
+        Attack("tensor_subclass", [FIRST, "class Liar(torch.Tensor):\n    def __eq__(self, other):\n        return True\n"
+                                          "    @classmethod\n    def __torch_function__(cls, func, types, args=(), kwargs=None):\n"
+                                          "        if func in (torch.allclose, torch.equal):\n            return True\n"
+                                          "        return super().__torch_function__(func, types, args, kwargs or {})",
+                                   fn + "    return torch.zeros_like(x).as_subclass(Liar)"], reason="First mismatch"),
+        Attack("read_others", [FIRST, fn + f"    return open({str(submissions / 'alice.ipynb')!r}).read()"],
+               reason="raised FileNotFoundError"),
+        Attack("read_reference_file", [FIRST, fn + "    import inspect, coursekit.exercises.start as s\n"
+                                                   "    exec(inspect.getsource(s.scale_and_shift), globals())\n"
+                                                   "    return a * x + b"], reason="could not get source code"),
+        Attack("read_reference_registry", [FIRST, fn + "    from coursekit.exercises import get\n"
+                                                       "    return get('scale_and_shift').reference(x, a, b)"],
+               reason="not available while grading"),
+        Attack("write_gradebook", [FIRST, f"open({str(out / 'gradebook.csv')!r}, 'w').write('student,total\\nme,100\\n')",
+                                   fn + f"    open({str(out / 'results' / 'alice.json')!r}, 'w').write('{{}}')\n"
+                                        "    return a * x + b"], reason="raised FileNotFoundError"),
+        Attack("print_1gb", [FIRST, fn + "    for _ in range(1_000_000):\n        print('x' * 1000)\n    return a * x + b"],
+               reason="OutputLimitExceeded"),
+        Attack("return_56mb", [FIRST, fn + "    return torch.zeros(7_000_000, dtype=torch.float64)"],
+               reason="over the 16 MB limit"),
+        Attack("stored_50mb_output", [FIRST, GOOD], points=1.0),
+        Attack("junk_on_socket", [FIRST, fn + "    import os\n    for fd in range(3, 64):\n        try:\n"
+                                              "            os.write(fd, b'\\xff' * 64)\n        except OSError:\n"
+                                              "            pass\n    return a * x + b"], reason="invalid data"),
+        Attack("close_all_fds", [FIRST, fn + "    import os\n    os.closerange(0, 1024)\n    return a * x + b"],
+               reason="the worker process ended"),
+        Attack("network", [FIRST, fn + "    import socket\n    socket.create_connection(('1.1.1.1', 80), timeout=2)\n"
+                                       "    return a * x + b"], reason="raised OSError"),
+        Attack("fill_disk", [FIRST, fn + "    with open('big.bin', 'wb') as f:\n        for _ in range(200):\n"
+                                         "            f.write(bytes(2**20))\n    return a * x + b"], reason="raised OSError"),
+        Attack("magics_and_shell", [FIRST, "%matplotlib inline\n!pip install something\nfiles = !ls\n%timeit -n1 -r1 1 + 1",
+                                    "%%time\n" + GOOD], points=1.0),
+        Attack("skip_grading_tag", [FIRST, ("while True:\n    pass", ["skip-grading"]), GOOD], points=1.0),
+        Attack("stderr_warnings", [FIRST, fn + "    import sys, warnings\n    warnings.warn('careful')\n"
+                                               "    print('noise', file=sys.stderr)\n    return a * x + b"], points=1.0),
+        Attack("invalid_json", raw=b'{"cells": [ {"cell_type": "code", "source": "def scale_and', points=0.0,
+               reason="not valid notebook JSON"),
+        Attack("no_cells", raw=json.dumps({**notebook([]), "cells": []}).encode(), reason="no code cells"),
+        Attack("wrong_kernel", [FIRST, GOOD], language="R", reason="written for the R kernel"),
+        Attack("non_utf8", raw=json.dumps(notebook([FIRST, GOOD + "  # caf\u00e9"])).encode().replace(
+            b"caf\\u00e9", b"caf\xe9\xff"), points=1.0, reason="not UTF-8"),
+    ]
+
+
+def write_notebook(path: Path, cells: list[Cell], **kwargs: Any) -> Path:
+    """Write a generated notebook (with the reference answers of the notebook's other exercises)."""
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.write_text(json.dumps(notebook([*cells[:1], *others(), *cells[1:]], **kwargs), indent=1))
+    return path
+
+
+def write_class(folder: Path, *, out: Path, grader_pid: int, honest: bool = True,
+                hostile: bool = True) -> dict[str, Attack]:
+    """Write the honest students and/or the attacks into `folder`; returns the attacks by student id."""
+    written: dict[str, Attack] = {}
+    if honest:
+        for name, cells in HONEST.items():
+            write_notebook(folder / f"{name}.ipynb", cells)
+    if hostile:
+        for attack in attacks(submissions=folder, out=out, grader_pid=grader_pid):
+            path = folder / f"{attack.name}.ipynb"
+            if attack.raw is not None:
+                path.write_bytes(attack.raw)
+            elif attack.name == "stored_50mb_output":
+                nb = notebook([FIRST, *others(), GOOD], outputs={1 + len(others()): [
+                    {"output_type": "stream", "name": "stdout", "text": "y" * (50 * 2**20)}]})
+                path.write_text(json.dumps(nb))
+            else:
+                write_notebook(path, attack.cells, language=attack.language)
+            written[attack.name] = attack
+    return written

@@ -1,0 +1,77 @@
+"""A grading run killed mid-way (SIGKILL) and re-run ends with the same gradebook, grading nothing twice."""
+
+from __future__ import annotations
+
+import dataclasses
+import json
+import os
+import signal
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+from coursekit.grading.batch import grade
+from coursekit.grading.journal import Journal
+
+from .conftest import SEED, TEST_LIMITS
+
+_RUN = """
+import sys
+from coursekit.grading.batch import grade
+from coursekit.grading.sandbox import Limits
+limits = Limits(**{limits})
+grade(submissions=sys.argv[1], out=sys.argv[2], seed={seed}, workers=1, limits=limits, progress=False)
+"""
+
+
+def _zygotes_of(pid: int) -> list[int]:
+    found = []
+    for entry in Path("/proc").iterdir():
+        if not entry.name.isdigit():
+            continue
+        try:
+            args = (entry / "cmdline").read_bytes().split(b"\0")
+        except OSError:
+            continue
+        if b"coursekit.grading.zygote" in args and str(pid).encode() in args:
+            found.append(int(entry.name))
+    return found
+
+
+def _unique_contents(folder: Path) -> int:
+    return len({p.read_bytes() for p in folder.glob("*.ipynb")})
+
+
+def test_killed_run_resumes_to_the_same_gradebook(tmp_path, hostile_class, sandbox):
+    out = tmp_path / "out"
+    script = _RUN.format(limits=dataclasses.asdict(TEST_LIMITS), seed=SEED)
+    process = subprocess.Popen([sys.executable, "-c", script, str(hostile_class.submissions), str(out)],
+                               stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    journal = out / "journal.jsonl"
+    deadline = time.monotonic() + 120
+    while time.monotonic() < deadline and process.poll() is None:
+        if journal.exists() and journal.read_bytes().count(b"\n") >= 8:
+            break
+        time.sleep(0.05)
+    assert process.poll() is None, "the run finished before it could be killed"
+    os.kill(process.pid, signal.SIGKILL)
+    process.wait()
+    graded_before = len(Journal(journal).entries)
+    unique = _unique_contents(hostile_class.submissions)
+    assert 8 <= graded_before < unique
+    time.sleep(0.5)
+    assert _zygotes_of(process.pid) == [], "the killed run left its zygote behind"
+
+    report = grade(submissions=hostile_class.submissions, out=out, seed=SEED, sandbox=sandbox, workers=2,
+                   progress=False)
+    assert (out / "gradebook.csv").read_text() == (hostile_class.out / "gradebook.csv").read_text()
+    lines = [json.loads(line) for line in journal.read_text().splitlines() if line.strip().startswith("{")]
+    keys = [entry["key"] for entry in lines]
+    assert len(keys) == len(set(keys)) == unique, "some content was graded twice (or not at all)"
+    assert report.graded + report.reused == report.students
+    assert report.reused >= graded_before and len(lines) - graded_before == unique - graded_before
+
+    again = grade(submissions=hostile_class.submissions, out=out, seed=SEED, sandbox=sandbox, progress=False)
+    assert again.graded == 0 and again.reused == again.students
+    assert len(Journal(journal).entries) == unique
