@@ -71,7 +71,7 @@ def contour(ax: Axes, fn: Fn | Landscape, *, xlim: Limits | None = None, ylim: L
     else:
         lv, Zp, norm = np.linspace(float(Z.min()), float(Z.max()), levels), Z, None
     if filled:
-        ax.contourf(X, Y, Zp, levels=lv, cmap="Greys", norm=norm, alpha=0.55, extend="both")
+        ax.contourf(X, Y, Zp, levels=lv, cmap="Greys", norm=norm, alpha=0.3, extend="both")
     ax.contour(X, Y, Zp, levels=lv, colors="#777777", linewidths=0.6, norm=norm)
     ax.set_xlim(*xlim)
     ax.set_ylim(*ylim)
@@ -81,7 +81,7 @@ def contour(ax: Axes, fn: Fn | Landscape, *, xlim: Limits | None = None, ylim: L
 
 def gradient_field(ax: Axes, fn: Fn | Landscape, *, xlim: Limits | None = None, ylim: Limits | None = None,
                    n: int = 15, normalise: bool = True, title: str | None = None) -> Axes:
-    """Arrows of ∇f on an n × n grid, coloured by ‖∇f‖; unit length when `normalise` (direction only)."""
+    """Arrows of ∇f on an n × n grid; all of one length when `normalise` (they show direction only)."""
     xlim, ylim = _window(fn, xlim, ylim)
     xs = torch.linspace(*xlim, n, dtype=torch.float64)
     ys = torch.linspace(*ylim, n, dtype=torch.float64)
@@ -92,7 +92,7 @@ def gradient_field(ax: Axes, fn: Fn | Landscape, *, xlim: Limits | None = None, 
     if normalise:
         safe = np.where(norm > 0, norm, 1.0)
         u, v = u / safe, v / safe
-    ax.quiver(gx.numpy(), gy.numpy(), u, v, norm, cmap="viridis", angles="xy", pivot="mid",
+    ax.quiver(gx.numpy(), gy.numpy(), u, v, color=color("blue"), angles="xy", pivot="mid",
               scale_units="xy", scale=n / (0.8 * (xlim[1] - xlim[0])) if normalise else None, width=0.004)
     ax.set_xlim(*xlim)
     ax.set_ylim(*ylim)

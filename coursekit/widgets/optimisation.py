@@ -14,6 +14,7 @@ import torch
 from matplotlib.colors import ListedColormap
 from matplotlib.figure import Figure
 from matplotlib.patches import Patch
+from matplotlib.ticker import NullLocator
 
 from coursekit import landscapes
 from coursekit.plots.style import color, style_axes
@@ -40,6 +41,8 @@ _PHASE_COLORS = ("green", "orange", "sky", "vermillion")
 #: starting point and (lr range) of each landscape offered by the momentum and phase explorers
 _MOMENTUM_SETUPS = {"elongated": ((-2.5, 1.2), (1e-3, 1.0)), "rosenbrock": ((-1.2, 1.0), (1e-5, 1e-2))}
 _STYLE = {"description_width": "initial"}
+# Speed: titles get an explicit y (automatic placement measures every tick label on each redraw), and
+# log axes get no minor ticks (their labels cost more to draw than the rest of a panel).
 _KIND_MARKERS = {"minimum": ("o", "green"), "saddle": ("X", "orange"), "maximum": ("^", "vermillion"),
                  "degenerate": ("D", "purple")}
 
@@ -154,6 +157,8 @@ def _set_loss_axes(ax: Any, runs: Mapping[str, Run], *, log: bool) -> None:
     ax.set_xlim(0, max(steps, 1))
     ax.set_yscale("log" if log else "linear")
     if log:
+        ax.yaxis.set_minor_locator(NullLocator())
+    if log:
         pos = values[values > 0]
         lo, hi = float(pos.min()), float(pos.max())
         ax.set_ylim(lo / 3, hi * 3)
@@ -172,7 +177,8 @@ def _describe(run_: Run, lsc: landscapes.Landscape) -> str:
     if lsc.minimum_value is None and not inside:
         return f"escaped to f = {run_.loss[-1]:.2g} (f is unbounded below)"
     what = "f − min f" if lsc.minimum_value is not None else "f"
-    return f"ends at ({end[0]:.2f}, {end[1]:.2f}), {what} = {run_.loss[-1]:.2g}"
+    x, y = (round(float(v), 2) + 0.0 for v in end)  # + 0.0 turns a rounded −0.0 into 0.0
+    return f"ends at ({x:.2f}, {y:.2f}), {what} = {run_.loss[-1]:.2g}"
 
 
 def _lr_slider(value: float, lo: int, hi: float) -> W.FloatLogSlider:
@@ -239,8 +245,8 @@ class GradientDescentExplorer(Explorer):
             text.set_visible(diverged)
         _set_loss_axes(self.ax_l, {"run": result}, log=log)
         self.ax_l.set_ylabel("f − min f (log scale)" if log else "f(x, y)")
-        self.panel.ax.set_title(f"f = {lsc.formula}", fontsize=10)
-        self.ax_l.set_title("loss per step", fontsize=10)
+        self.panel.ax.set_title(f"f = {lsc.formula}", fontsize=10, y=1.0)
+        self.ax_l.set_title("loss per step", fontsize=10, y=1.0)
         assert self.fig is not None
         note = "lr = 0: the point never moves" if lr == 0 else _describe(result, lsc)
         self.fig.suptitle(f"Gradient descent, lr = {lr:.3g}, {steps} steps: {note}", fontsize=12)
@@ -303,8 +309,8 @@ class MomentumExplorer(Explorer):
             text.set_text(" and ".join(diverged) + " diverged" if diverged else "")
             text.set_visible(bool(diverged))
         _set_loss_axes(self.ax_l, runs, log=True)
-        self.panel.ax.set_title(f"f = {lsc.formula}, lr = {lr:.3g}", fontsize=10)
-        self.ax_l.set_title("loss per step", fontsize=10)
+        self.panel.ax.set_title(f"f = {lsc.formula}, lr = {lr:.3g}", fontsize=10, y=1.0)
+        self.ax_l.set_title("loss per step", fontsize=10, y=1.0)
         gap = {k: r.loss[-1] for k, r in runs.items() if k not in diverged}
         if len(gap) == 2:
             better = "momentum" if gap["momentum"] < gap["plain"] else "plain descent"
@@ -382,12 +388,13 @@ class PhaseDiagramExplorer(Explorer):
         (self.bound,) = self.ax_p.plot([], [], "--", color="black", lw=1.4, label="lr = 2(1 + β)/L")
         (self.marker,) = self.ax_p.plot([], [], "o", ms=10, mfc="white", mec="black", mew=2,
                                         label="chosen run")
-        words = ("converges: gap < 1e-6 × start", "oscillates: bounded, loss rose", "too slow: loss only fell",
-                 "diverges")
+        words = ("converges: gap < 1e-6 × start", "oscillates: bounded, loss rose",
+                 "too slow: loss only fell", "diverges")
         handles = [Patch(color=color(k), label=w) for k, w in zip(_PHASE_COLORS, words, strict=True)]
         self.ax_p.legend(handles=[*handles, self.bound, self.marker], frameon=True, fontsize=7,
                          loc="lower left", framealpha=0.9)
         self.ax_p.set_xscale("log")
+        self.ax_p.xaxis.set_minor_locator(NullLocator())
         style_axes(self.ax_p, xlabel="learning rate (log scale)", ylabel="momentum β", grid=False)
         (self.loss_line,) = self.ax_l.plot([], [], color=color("blue"), lw=1.8)
         self.text = _diverged_text(self.ax_l)
@@ -419,8 +426,8 @@ class PhaseDiagramExplorer(Explorer):
         self.text.set_text(result.divergence_words() if diverged else "")
         self.text.set_visible(diverged)
         _set_loss_axes(self.ax_l, {"run": result}, log=True)
-        self.ax_p.set_title(f"outcome after {steps} steps on {lsc.formula}", fontsize=10)
-        self.ax_l.set_title(f"lr = {lr:.3g}, β = {beta:.2f}: {_describe(result, lsc)}", fontsize=9)
+        self.ax_p.set_title(f"outcome after {steps} steps on {lsc.formula}", fontsize=10, y=1.0)
+        self.ax_l.set_title(f"lr = {lr:.3g}, β = {beta:.2f}: {_describe(result, lsc)}", fontsize=9, y=1.0)
         shares = {p: float((phase == i).mean()) for i, p in enumerate(PHASES)}
         assert self.fig is not None
         self.fig.suptitle("Momentum descent " + ", ".join(f"{p} on {s:.0%}" for p, s in shares.items())
