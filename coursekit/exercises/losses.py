@@ -102,6 +102,128 @@ register(Exercise(
 ))
 
 
+# --- entropy and KL divergence ----------------------------------------------------------------------------
+
+def entropy(p: torch.Tensor) -> torch.Tensor:
+    """Reference: H(p) = -sum_i p_i log p_i over the last dimension, with 0 log 0 = 0."""
+    # xlogy(p, p) is p log p with the limit 0 at p = 0 built in; 0.0 - s (rather than -s) keeps
+    # the entropy of a certain outcome at +0.0 instead of -0.0.
+    return 0.0 - torch.xlogy(p, p).sum(dim=-1)
+
+
+def kl_divergence(p: torch.Tensor, q: torch.Tensor) -> torch.Tensor:
+    """Reference: KL(p || q) = sum_i p_i log(p_i / q_i) over the last dimension, with 0 log(0 / q) = 0."""
+    return (torch.xlogy(p, p) - torch.xlogy(p, q)).sum(dim=-1)
+
+
+def _entropy_public() -> list[Case]:
+    return [
+        Case((tensor([0.25, 0.25, 0.25, 0.25]),), label="uniform over 4 outcomes: H = log 4"),
+        Case((tensor([0.0, 1.0, 0.0]),), label="a certain outcome, with zero probabilities: H = 0"),
+        Case((tensor([[0.5, 0.5], [0.9, 0.1], [1.0, 0.0]]),), label="a batch of 3 distributions (rows)"),
+        Case((tensor([[0.2, 0.3, 0.5]]),), label="a batch of one"),
+        Case((tensor([1e-300, 1.0]),), label="a tiny probability"),
+    ]
+
+
+def _distribution(rng: np.random.Generator, shape: tuple[int, ...], *, zeros: bool) -> torch.Tensor:
+    """Rows drawn from a flat Dirichlet distribution, optionally with some entries set to 0 and renormalised."""
+    p = rng.dirichlet(np.ones(shape[-1]), size=shape[:-1])
+    if zeros:
+        p = np.where(rng.random(p.shape) < 0.3, 0.0, p)
+        p[..., 0] += 1e-3  # every row keeps some mass
+        p /= p.sum(axis=-1, keepdims=True)
+    return torch.from_numpy(p)
+
+
+def _entropy_hidden(rng: np.random.Generator) -> list[Case]:
+    return [
+        Case((_distribution(rng, (int(rng.integers(2, 7)),), zeros=False),), label="random distribution "
+             "(flat Dirichlet)"),
+        Case((_distribution(rng, (int(rng.integers(1, 5)), 4), zeros=True),), label="random batch of "
+             "distributions with some zero probabilities"),
+    ]
+
+
+register(Exercise(
+    id="entropy",
+    notebook=NOTEBOOK,
+    title="Entropy of a distribution",
+    signature="entropy(p)",
+    reference=entropy,
+    public_cases=_entropy_public,
+    hidden_cases=_entropy_hidden,
+    convention=LOGS + " Sums over the last dimension: one entropy per row.",
+    hints=(
+        "H(p) = -sum_i p_i log p_i over the last dimension (dim=-1), one value per distribution.",
+        "p * torch.log(p) is 0 * -inf = nan where p = 0; torch.xlogy(p, p) computes p log p with 0 log 0 = 0.",
+    ),
+    mistakes=(
+        Mistake("nan-at-zero", "p * log(p) gives 0 * -inf = nan where p = 0. By convention 0 log 0 = 0: use "
+                "torch.xlogy(p, p), or torch.where(p > 0, ...).", wrong=lambda p: -(p * torch.log(p)).sum(dim=-1)),
+        Mistake("sign-flip", "Entropy is -sum p log p, which is >= 0; your values have the opposite sign.",
+                wrong=lambda p: torch.xlogy(p, p).sum(dim=-1)),
+        Mistake("log2", "You used log base 2 (bits); this course uses the natural log (nats).",
+                wrong=lambda p: -(torch.xlogy(p, p) / np.log(2.0)).sum(dim=-1)),
+        Mistake("sum-all", "You summed over every element; sum over the last dimension only (dim=-1) to get "
+                "one entropy per distribution.", wrong=lambda p: -torch.xlogy(p, p).sum()),
+        Mistake("no-sum", "You returned -p log p per outcome; entropy sums those terms over the last dimension.",
+                wrong=lambda p: -torch.xlogy(p, p)),
+    ),
+))
+
+
+def _kl_public() -> list[Case]:
+    return [
+        Case((tensor([0.1, 0.4, 0.5]), tensor([0.3, 0.3, 0.4])), label="two distributions over 3 outcomes"),
+        Case((tensor([0.0, 0.5, 0.5]), tensor([0.2, 0.3, 0.5])), label="p has a zero probability"),
+        Case((tensor([0.2, 0.8]), tensor([0.2, 0.8])), label="p = q: KL = 0"),
+        Case((tensor([[0.5, 0.5], [0.9, 0.1]]), tensor([[0.1, 0.9], [0.5, 0.5]])), label="a batch of 2 rows"),
+        Case((tensor([0.5, 0.5]), tensor([1e-300, 1.0])), label="q has a tiny probability where p does not"),
+    ]
+
+
+def _kl_hidden(rng: np.random.Generator) -> list[Case]:
+    n = int(rng.integers(2, 6))
+    rows = (int(rng.integers(1, 4)), n)
+    return [
+        Case((_distribution(rng, (n,), zeros=False), _distribution(rng, (n,), zeros=False)),
+             label="two random distributions (flat Dirichlet)"),
+        Case((_distribution(rng, rows, zeros=True), _distribution(rng, rows, zeros=False)),
+             label="random batch, p with some zero probabilities, q > 0"),
+    ]
+
+
+register(Exercise(
+    id="kl_divergence",
+    notebook=NOTEBOOK,
+    title="KL divergence KL(p || q)",
+    signature="kl_divergence(p, q)",
+    reference=kl_divergence,
+    public_cases=_kl_public,
+    hidden_cases=_kl_hidden,
+    convention=LOGS + " Sums over the last dimension; q > 0 wherever p > 0.",
+    hints=(
+        "KL(p || q) = sum_i p_i log(p_i / q_i) over the last dimension: the expectation is taken under p.",
+        "Terms with p_i = 0 contribute 0. torch.xlogy(p, p) - torch.xlogy(p, q) gives p log p - p log q "
+        "with that convention built in.",
+    ),
+    mistakes=(
+        Mistake("swapped", "You computed KL(q || p): the divergence is not symmetric. KL(p || q) weights "
+                "log(p / q) by p.", wrong=lambda p, q: kl_divergence(q, p)),
+        Mistake("nan-at-zero", "p * log(p / q) gives 0 * -inf = nan where p = 0. Those terms are 0 by "
+                "convention: use torch.xlogy, or torch.where(p > 0, ...).",
+                wrong=lambda p, q: (p * torch.log(p / q)).sum(dim=-1)),
+        Mistake("sign-flip", "Your values have the wrong sign: it is log(p / q), not log(q / p) (KL is >= 0).",
+                wrong=lambda p, q: -kl_divergence(p, q)),
+        Mistake("cross-entropy", "You computed the cross-entropy -sum p log q; KL subtracts the entropy: "
+                "KL(p || q) = H(p, q) - H(p).", wrong=lambda p, q: -torch.xlogy(p, q).sum(dim=-1)),
+        Mistake("sum-all", "You summed over every element; sum over the last dimension only (one value per "
+                "row).", wrong=lambda p, q: kl_divergence(p, q).sum()),
+    ),
+))
+
+
 # --- cross-entropy with class indices ---------------------------------------------------------------
 
 def cross_entropy(logits: torch.Tensor, target: torch.Tensor) -> torch.Tensor:
@@ -244,128 +366,6 @@ register(Exercise(
                 "which is >= 0.", wrong=lambda logits, target: -binary_cross_entropy_with_logits(logits, target)),
         Mistake("sum", "You summed over the elements; the loss is their mean.",
                 wrong=lambda logits, target: binary_cross_entropy_with_logits(logits, target) * logits.numel()),
-    ),
-))
-
-
-# --- entropy and KL divergence ----------------------------------------------------------------------------
-
-def entropy(p: torch.Tensor) -> torch.Tensor:
-    """Reference: H(p) = -sum_i p_i log p_i over the last dimension, with 0 log 0 = 0."""
-    # xlogy(p, p) is p log p with the limit 0 at p = 0 built in; 0.0 - s (rather than -s) keeps
-    # the entropy of a certain outcome at +0.0 instead of -0.0.
-    return 0.0 - torch.xlogy(p, p).sum(dim=-1)
-
-
-def kl_divergence(p: torch.Tensor, q: torch.Tensor) -> torch.Tensor:
-    """Reference: KL(p || q) = sum_i p_i log(p_i / q_i) over the last dimension, with 0 log(0 / q) = 0."""
-    return (torch.xlogy(p, p) - torch.xlogy(p, q)).sum(dim=-1)
-
-
-def _entropy_public() -> list[Case]:
-    return [
-        Case((tensor([0.25, 0.25, 0.25, 0.25]),), label="uniform over 4 outcomes: H = log 4"),
-        Case((tensor([0.0, 1.0, 0.0]),), label="a certain outcome, with zero probabilities: H = 0"),
-        Case((tensor([[0.5, 0.5], [0.9, 0.1], [1.0, 0.0]]),), label="a batch of 3 distributions (rows)"),
-        Case((tensor([[0.2, 0.3, 0.5]]),), label="a batch of one"),
-        Case((tensor([1e-300, 1.0]),), label="a tiny probability"),
-    ]
-
-
-def _distribution(rng: np.random.Generator, shape: tuple[int, ...], *, zeros: bool) -> torch.Tensor:
-    """Rows drawn from a flat Dirichlet distribution, optionally with some entries set to 0 and renormalised."""
-    p = rng.dirichlet(np.ones(shape[-1]), size=shape[:-1])
-    if zeros:
-        p = np.where(rng.random(p.shape) < 0.3, 0.0, p)
-        p[..., 0] += 1e-3  # every row keeps some mass
-        p /= p.sum(axis=-1, keepdims=True)
-    return torch.from_numpy(p)
-
-
-def _entropy_hidden(rng: np.random.Generator) -> list[Case]:
-    return [
-        Case((_distribution(rng, (int(rng.integers(2, 7)),), zeros=False),), label="random distribution "
-             "(flat Dirichlet)"),
-        Case((_distribution(rng, (int(rng.integers(1, 5)), 4), zeros=True),), label="random batch of "
-             "distributions with some zero probabilities"),
-    ]
-
-
-register(Exercise(
-    id="entropy",
-    notebook=NOTEBOOK,
-    title="Entropy of a distribution",
-    signature="entropy(p)",
-    reference=entropy,
-    public_cases=_entropy_public,
-    hidden_cases=_entropy_hidden,
-    convention=LOGS + " Sums over the last dimension: one entropy per row.",
-    hints=(
-        "H(p) = -sum_i p_i log p_i over the last dimension (dim=-1), one value per distribution.",
-        "p * torch.log(p) is 0 * -inf = nan where p = 0; torch.xlogy(p, p) computes p log p with 0 log 0 = 0.",
-    ),
-    mistakes=(
-        Mistake("nan-at-zero", "p * log(p) gives 0 * -inf = nan where p = 0. By convention 0 log 0 = 0: use "
-                "torch.xlogy(p, p), or torch.where(p > 0, ...).", wrong=lambda p: -(p * torch.log(p)).sum(dim=-1)),
-        Mistake("sign-flip", "Entropy is -sum p log p, which is >= 0; your values have the opposite sign.",
-                wrong=lambda p: torch.xlogy(p, p).sum(dim=-1)),
-        Mistake("log2", "You used log base 2 (bits); this course uses the natural log (nats).",
-                wrong=lambda p: -(torch.xlogy(p, p) / np.log(2.0)).sum(dim=-1)),
-        Mistake("sum-all", "You summed over every element; sum over the last dimension only (dim=-1) to get "
-                "one entropy per distribution.", wrong=lambda p: -torch.xlogy(p, p).sum()),
-        Mistake("no-sum", "You returned -p log p per outcome; entropy sums those terms over the last dimension.",
-                wrong=lambda p: -torch.xlogy(p, p)),
-    ),
-))
-
-
-def _kl_public() -> list[Case]:
-    return [
-        Case((tensor([0.1, 0.4, 0.5]), tensor([0.3, 0.3, 0.4])), label="two distributions over 3 outcomes"),
-        Case((tensor([0.0, 0.5, 0.5]), tensor([0.2, 0.3, 0.5])), label="p has a zero probability"),
-        Case((tensor([0.2, 0.8]), tensor([0.2, 0.8])), label="p = q: KL = 0"),
-        Case((tensor([[0.5, 0.5], [0.9, 0.1]]), tensor([[0.1, 0.9], [0.5, 0.5]])), label="a batch of 2 rows"),
-        Case((tensor([0.5, 0.5]), tensor([1e-300, 1.0])), label="q has a tiny probability where p does not"),
-    ]
-
-
-def _kl_hidden(rng: np.random.Generator) -> list[Case]:
-    n = int(rng.integers(2, 6))
-    rows = (int(rng.integers(1, 4)), n)
-    return [
-        Case((_distribution(rng, (n,), zeros=False), _distribution(rng, (n,), zeros=False)),
-             label="two random distributions (flat Dirichlet)"),
-        Case((_distribution(rng, rows, zeros=True), _distribution(rng, rows, zeros=False)),
-             label="random batch, p with some zero probabilities, q > 0"),
-    ]
-
-
-register(Exercise(
-    id="kl_divergence",
-    notebook=NOTEBOOK,
-    title="KL divergence KL(p || q)",
-    signature="kl_divergence(p, q)",
-    reference=kl_divergence,
-    public_cases=_kl_public,
-    hidden_cases=_kl_hidden,
-    convention=LOGS + " Sums over the last dimension; q > 0 wherever p > 0.",
-    hints=(
-        "KL(p || q) = sum_i p_i log(p_i / q_i) over the last dimension: the expectation is taken under p.",
-        "Terms with p_i = 0 contribute 0. torch.xlogy(p, p) - torch.xlogy(p, q) gives p log p - p log q "
-        "with that convention built in.",
-    ),
-    mistakes=(
-        Mistake("swapped", "You computed KL(q || p): the divergence is not symmetric. KL(p || q) weights "
-                "log(p / q) by p.", wrong=lambda p, q: kl_divergence(q, p)),
-        Mistake("nan-at-zero", "p * log(p / q) gives 0 * -inf = nan where p = 0. Those terms are 0 by "
-                "convention: use torch.xlogy, or torch.where(p > 0, ...).",
-                wrong=lambda p, q: (p * torch.log(p / q)).sum(dim=-1)),
-        Mistake("sign-flip", "Your values have the wrong sign: it is log(p / q), not log(q / p) (KL is >= 0).",
-                wrong=lambda p, q: -kl_divergence(p, q)),
-        Mistake("cross-entropy", "You computed the cross-entropy -sum p log q; KL subtracts the entropy: "
-                "KL(p || q) = H(p, q) - H(p).", wrong=lambda p, q: -torch.xlogy(p, q).sum(dim=-1)),
-        Mistake("sum-all", "You summed over every element; sum over the last dimension only (one value per "
-                "row).", wrong=lambda p, q: kl_divergence(p, q).sum()),
     ),
 ))
 

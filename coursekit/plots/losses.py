@@ -19,6 +19,7 @@ __all__ = ["fitted_lines", "point_gradients", "residual_curves"]
 
 ArrayLike = torch.Tensor | np.ndarray | Sequence[float]
 _DASHES = ("-", "--", "-.", ":")
+_MARKERS = ("o", "s", "^", "D")
 
 
 def _np(values: ArrayLike) -> np.ndarray:
@@ -48,7 +49,10 @@ def point_gradients(ax: Axes, residuals: ArrayLike, gradients: Mapping[str, Arra
     """Each data point's gradient magnitude under each loss, against its residual; outliers ringed."""
     r = _np(residuals)
     for i, (name, g) in enumerate(gradients.items()):
-        ax.scatter(r, np.abs(_np(g)), s=22, color=color(i), label=name, alpha=0.85, zorder=2)
+        # Filled first series, hollow markers of other shapes after it, so coinciding points stay visible.
+        face = color(i) if i == 0 else "none"
+        ax.scatter(r, np.abs(_np(g)), s=26 + 14 * i, marker=_MARKERS[i % len(_MARKERS)], facecolors=face,
+                   edgecolors=color(i), linewidths=1.3, label=name, zorder=2 + i)
     if outliers is not None:
         mask = _np(outliers).astype(bool)
         top = max(float(np.abs(_np(g)).max()) for g in gradients.values())

@@ -12,6 +12,8 @@ import numpy as np
 import torch
 import torch.nn.functional as F
 from matplotlib.figure import Figure
+from matplotlib.patches import Patch
+from matplotlib.ticker import MaxNLocator
 
 from coursekit.plots.style import color, style_axes
 from coursekit.widgets.base import Explorer, new_figure
@@ -104,6 +106,12 @@ class ActivationExplorer(Explorer):
         self.shades: list[Any] = []
         style_axes(self.ax_f, xlabel="x (pre-activation)", ylabel="f(x)")
         style_axes(self.ax_d, xlabel="x (pre-activation)", ylabel="f'(x)")
+        for ax in (self.ax_f, self.ax_d):
+            # Few tick labels: text is most of the cost of redrawing on every slider move.
+            ax.xaxis.set_major_locator(MaxNLocator(6))
+            ax.yaxis.set_major_locator(MaxNLocator(5))
+        shade_key = Patch(color=color("yellow"), alpha=0.4, label="saturated: |f'| < threshold")
+        self.ax_d.legend(handles=[self.line_d, self.thr_hi, shade_key], frameon=False, fontsize=8, loc="upper left")
         return fig
 
     def update(self, params: Mapping[str, Any]) -> None:
@@ -116,8 +124,7 @@ class ActivationExplorer(Explorer):
         for shade in self.shades:
             shade.remove()
         self.shades = [ax.fill_between(sat.x, 0, 1, where=sat.saturated, transform=ax.get_xaxis_transform(),
-                                       color=color("yellow"), alpha=0.4, linewidth=0, step="mid",
-                                       label=f"saturated: |f'| < {thr:.3g}" if ax is self.ax_d else None)
+                                       color=color("yellow"), alpha=0.4, linewidth=0, step="mid")
                        for ax in (self.ax_f, self.ax_d)]
         for ax, y in ((self.ax_f, sat.f), (self.ax_d, np.concatenate([sat.df, [thr, -thr]]))):
             ax.set_xlim(sat.x[0], sat.x[-1])
@@ -125,8 +132,7 @@ class ActivationExplorer(Explorer):
             pad = 0.08 * (hi - lo if hi > lo else 1.0)
             ax.set_ylim(lo - pad, hi + pad)
         self.ax_f.set_title(f"{name}(x)", fontsize=11)
-        self.ax_d.set_title(f"derivative: saturated on {sat.fraction:.0%} of the range", fontsize=11)
-        self.ax_d.legend(frameon=False, fontsize=8, loc="upper left")
+        self.ax_d.set_title(f"{name}'(x)", fontsize=11)
         assert self.fig is not None
         self.fig.suptitle(f"{name}: the gradient is below {thr:.3g} (shaded) on {sat.fraction:.0%} "
                           f"of x in [{sat.x[0]:g}, {sat.x[-1]:g}]", fontsize=12)

@@ -36,7 +36,7 @@ def distributions(gen: torch.Generator, shape: tuple[int, ...], *, zeros: bool =
 
 def test_the_notebook_has_its_exercises_in_teaching_order():
     assert [e.id for e in by_notebook("04_loss_functions")] == [
-        "mse", "mse_grad", "cross_entropy", "binary_cross_entropy_with_logits", "entropy", "kl_divergence",
+        "mse", "mse_grad", "entropy", "kl_divergence", "cross_entropy", "binary_cross_entropy_with_logits",
         "weight_decay_step"]
 
 
