@@ -30,11 +30,13 @@ def _as_numpy(values: object) -> np.ndarray:
 def decision_boundary(ax: Axes, predict: Callable[[np.ndarray], np.ndarray], X: object, y: object, *,
                       extent: tuple[float, float, float, float] | None = None, resolution: int = 150,
                       title: str | None = None, xlabel: str = "x₁ (feature 1)",
-                      ylabel: str = "x₂ (feature 2)", show_points: bool = True) -> Axes:
+                      ylabel: str = "x₂ (feature 2)", show_points: bool = True, point_size: float = 14.0,
+                      legend: bool = True) -> Axes:
     """Shade P(class 1) = predict(grid points) over the plane, draw its 0.5 contour and the labelled points.
 
     `predict` maps an (M, 2) float64 array of points to M values in [0, 1] (hard 0/1 labels work too).
-    `X` (N, 2) and `y` (N,) with labels 0/1 may be tensors or arrays; `extent` is (xmin, xmax, ymin, ymax).
+    `X` (N, 2) and `y` (N,) with labels 0/1 may be tensors or arrays; `extent` is (xmin, xmax, ymin, ymax),
+    by default the points' range with a margin.
     """
     points, labels = _as_numpy(X).astype(np.float64), _as_numpy(y).astype(np.int64)
     if points.ndim != 2 or points.shape[1] != 2:
@@ -54,29 +56,44 @@ def decision_boundary(ax: Axes, predict: Callable[[np.ndarray], np.ndarray], X: 
     if show_points:
         for label in np.unique(labels):
             sel = labels == label
-            ax.scatter(points[sel, 0], points[sel, 1], s=14, marker=_MARKERS[int(label) % len(_MARKERS)],
+            ax.scatter(points[sel, 0], points[sel, 1], s=point_size, marker=_MARKERS[int(label) % len(_MARKERS)],
                        color=color(int(label)), edgecolors="white", linewidths=0.4, label=f"class {label}")
     ax.set_xlim(extent[0], extent[1])
     ax.set_ylim(extent[2], extent[3])
     ax.set_aspect("equal", adjustable="box")
     style_axes(ax, title=title or "Decision boundary (black line: P(class 1) = 0.5)", xlabel=xlabel,
-               ylabel=ylabel, grid=False, legend=show_points)
+               ylabel=ylabel, grid=False)
+    if show_points and legend:
+        ax.legend(loc="upper right", fontsize=8, framealpha=0.85, edgecolor="none")
     return ax
 
 
 def training_curves(ax: Axes, series: Mapping[str, Sequence[float]], *, ylabel: str = "loss",
                     xlabel: str = "training step", logy: bool = False, title: str | None = None,
-                    hline: float | None = None, hline_label: str | None = None) -> Axes:
-    """One line per named series (loss, gradient norm, accuracy ...) against the step; optional reference line."""
+                    hline: float | None = None, hline_label: str | None = None,
+                    marks: Sequence[int] = (), marks_label: str = "snapshots",
+                    ylim: tuple[float, float] | None = None) -> Axes:
+    """One line per named series (loss, gradient norm, accuracy ...) against the step.
+
+    Non-finite values (a run that diverged) are left out of the line. `hline` draws a dashed reference
+    level, `marks` dotted vertical lines at chosen steps; `ylim` fixes the y range (values beyond it run
+    off the chart).
+    """
     if not series:
         raise ValueError("training_curves needs at least one series")
     for i, (name, values) in enumerate(series.items()):
         values = _as_numpy(values).astype(np.float64)
+        values = np.where(np.isfinite(values), values, np.nan)
         ax.plot(np.arange(len(values)), values, color=color(i), linewidth=1.4, label=name)
     if hline is not None:
         ax.axhline(hline, color=PALETTE["black"], linestyle="--", linewidth=1.0, label=hline_label)
+    for j, step in enumerate(marks):
+        ax.axvline(step, color=PALETTE["purple"], linestyle=":", linewidth=1.2,
+                   label=marks_label if j == 0 else None)
     if logy:
         ax.set_yscale("log")
+    if ylim is not None:
+        ax.set_ylim(*ylim)
     style_axes(ax, title=title or f"{ylabel.capitalize()} during training", xlabel=xlabel, ylabel=ylabel,
                legend=True)
     return ax
