@@ -1,0 +1,1 @@
+"""Binder tests: the course in a Binder-like environment."""
