@@ -170,7 +170,8 @@ def _compare_arrays(expected: Array, got: Array, exercise: Exercise, hidden: boo
     stats = f"{count} of {close.size} entries differ; max abs error {_fmt_number(float(abs_err.max()))}, " \
             f"max rel error {_fmt_number(float(rel_err.max()))} ({tol})."
     if hidden:
-        return f"Wrong values: {stats}"
+        # error sizes would give the hidden expected values away (expected = got +- error): count only
+        return f"Wrong values: {count} of {close.size} entries differ from the expected ones ({tol})."
     if e.ndim == 0:
         return f"Expected {_fmt_number(float(e))}, got {_fmt_number(float(g))}. {stats}"
     return (f"First mismatch{_where(idx)}: expected {_fmt_number(float(e[idx]))}, "
@@ -207,7 +208,7 @@ def compare(expected: Any, got: Any, exercise: Exercise, *, hidden: bool = False
             return None
         tol = f"tolerance: rtol={exercise.rtol:g}, atol={exercise.atol:g}"
         if hidden:
-            return prefix + f"Wrong value: abs error {_fmt_number(abs(g - e))} ({tol})."
+            return prefix + f"Wrong value ({tol})."
         return prefix + f"Expected {_fmt_number(e)}, got {_fmt_number(g)} ({tol})."
     if isinstance(expected, str):
         if isinstance(got, str) and got.strip().lower() == expected.strip().lower():

@@ -59,7 +59,27 @@ def test_tuples_name_their_parts_and_strings_ignore_case():
 
 def test_hidden_cases_show_no_values():
     msg = compare(t([1.234567, 2.0]), t([9.87654, 2.0]), _exercise(), hidden=True)
-    assert "1.23457" not in msg and "9.87654" not in msg and "max abs error" in msg
+    assert "1.23457" not in msg and "9.87654" not in msg and "1 of 2 entries" in msg
+    # the size of the error would give the expected value away (expected = got - error)
+    assert "8.64197" not in msg and "error" not in msg
+    scalar = compare(1.25, 3.75, _exercise(), hidden=True)
+    assert scalar.startswith("Wrong value") and "2.5" not in scalar and "1.25" not in scalar
+
+
+def test_deprecation_notices_are_not_numerical_warnings():
+    import warnings
+
+    from coursekit.grading.check import run_case
+
+    ex = _exercise()
+
+    def noisy(x):
+        warnings.warn("old API", DeprecationWarning, stacklevel=1)
+        warnings.warn("overflow encountered in exp", RuntimeWarning, stacklevel=1)
+        return x * 2
+
+    outcome = run_case(ex, ex.cases()[0], noisy)
+    assert outcome.warnings == ("RuntimeWarning: overflow encountered in exp",)
 
 
 def test_judge_explains_errors_none_mutation_and_known_mistakes():
