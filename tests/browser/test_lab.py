@@ -27,9 +27,10 @@ from .driver import (
 pytestmark = pytest.mark.browser
 
 START_NOTEBOOK = "00_start_here.ipynb"
-EXERCISE_NOTEBOOK = "00_start_here.ipynb"
-EXERCISE = "scale_and_shift"
-CORRECT_ANSWER = ["def scale_and_shift(x, a, b):", "    return a * x + b"]
+# a topic notebook's exercise, as a learner meets it mid-course
+EXERCISE_NOTEBOOK = "03_activations.ipynb"
+EXERCISE = "relu_grad"
+CORRECT_ANSWER = ["def relu_grad(x):", "    return (x > 0).to(x.dtype)"]
 # the notebook whose explorer gets a slider moved; any notebook that displays an explorer will do
 # when this one is not there
 EXPLORER_NOTEBOOK = "01_gradients.ipynb"
