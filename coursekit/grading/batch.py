@@ -30,6 +30,7 @@ import coursekit
 from coursekit.exercises import by_notebook, notebooks
 from coursekit.exercises.model import Case, Exercise
 from coursekit.grading.compare import ErrorInfo, describe_call, judge
+from coursekit.grading.cores import Claim, Cores
 from coursekit.grading.gradebook import JOURNAL, META, ExerciseResult, StudentResult, write_gradebook, write_student
 from coursekit.grading.journal import Journal, content_key
 from coursekit.grading.plain import encode
@@ -88,7 +89,7 @@ class GradeReport:
         lines = [f"Graded {self.assignment} for {self.students} students (seed {self.seed}): {self.graded} graded now, "
                  f"{self.reused} taken from the journal, {self.seconds:.1f} s.", f"Gradebook: {self.gradebook}"]
         if self.failures:
-            width = max(len(s) for s, _ in self.failures)
+            width = max(len("student"), *(len(s) for s, _ in self.failures))
             lines.append(f"\n{len(self.failures)} problem(s):")
             lines.append(f"  {'student':<{width}}  reason")
             lines += [f"  {s:<{width}}  {r}" for s, r in self.failures]
@@ -180,7 +181,7 @@ def _not_graded(specs: Sequence[_Spec], reason: str) -> tuple[ExerciseResult, ..
 
 
 def _grade_one(sandbox: Sandbox, slot: int, data: bytes, specs: Sequence[_Spec], *, student: str, source: str,
-               assignment: str, digest: str) -> StudentResult:
+               assignment: str, digest: str, claim: Claim | None = None) -> StudentResult:
     max_total = float(sum(s.exercise.points for s in specs))
     common = {"student": student, "assignment": assignment, "source": source, "sha256": digest,
               "max_total": max_total}
@@ -192,7 +193,7 @@ def _grade_one(sandbox: Sandbox, slot: int, data: bytes, specs: Sequence[_Spec],
     notes = list(notebook.notes)
     if notebook.assignment and notebook.assignment != assignment:
         notes.append(f"this notebook says it is {notebook.assignment!r}; it was graded as {assignment!r}")
-    run: SubmissionRun = sandbox.run(notebook.cells, [s.request for s in specs], slot=slot)
+    run: SubmissionRun = sandbox.run(notebook.cells, [s.request for s in specs], slot=slot, claim=claim)
     cells = {c.index: c for c in run.cells}
     exercises = tuple(_score(s, run.exercises[s.exercise.id], notebook, cells) for s in specs)
     notes += [f"Cell {c.index + 1} raised {c.text}" for c in run.cells if not c.stopped]
@@ -220,6 +221,34 @@ def _previous_meta(out: Path) -> dict[str, Any]:
     return meta if isinstance(meta, dict) else {}
 
 
+def _check_out(read_from: Path, out: Path) -> None:
+    """Refuse an output folder that is a file or overlaps the folder the notebooks are read from."""
+    if out.exists() and not out.is_dir():
+        raise ValueError(f"--out {out} is a file; give a folder for the gradebook (it is created if missing).")
+    here, there = read_from.resolve(), out.resolve()
+    if there == here or there.is_relative_to(here) or here.is_relative_to(there):
+        raise ValueError(f"--out {out} overlaps the submissions in {read_from}: keep the gradebook, results and "
+                         "feedback in a folder of their own, e.g. --out grades next to the submissions.")
+
+
+def _check_previous(previous: dict[str, Any], out: Path, *, assignment: str, seed: int, shard: str | None) -> None:
+    """Refuse to mix this run into an output folder graded for another assignment, seed or shard."""
+    if previous.get("assignment", assignment) != assignment:
+        raise ValueError(f"{out} holds the gradebook of {previous['assignment']}; grade {assignment} into "
+                         "another folder (--out).")
+    if previous.get("seed", seed) != seed:
+        raise ValueError(f"{out} was graded with --seed {previous['seed']}, which decides the hidden cases: "
+                         f"use --seed {previous['seed']} (or no --seed) to resume it, or another --out folder "
+                         f"for seed {seed}.")
+    if "shard" in previous and previous["shard"] != shard:
+        raise ValueError(f"{out} holds {_slice(previous['shard'])} and this run grades {_slice(shard)}: give each "
+                         "shard its own --out folder, then combine them with `coursekit grade merge`.")
+
+
+def _slice(shard: str | None) -> str:
+    return f"shard {shard}" if shard else "the whole class"
+
+
 def _source(sub: Submission, path: Path) -> str:
     return str(path.relative_to(sub.root)) if path.is_relative_to(sub.root) else path.name
 
@@ -235,12 +264,15 @@ def grade(*, submissions: Path | str, out: Path | str, workers: int | None = Non
     subs: list[Submission] = discover(Path(submissions))
     assignment = assignment or choose_assignment(subs, notebooks())
     exercises = by_notebook(assignment)
-    shard_pair = parse_shard(shard) if isinstance(shard, str) else shard
+    shard_pair = None if shard is None else parse_shard(shard if isinstance(shard, str) else "/".join(map(str, shard)))
+    _check_out(subs[0].root, out)
     if shard_pair is not None:
         subs = [s for s in subs if in_shard(s.student, shard_pair)]
     previous = _previous_meta(out)
     if seed is None:
         seed = previous["seed"] if isinstance(previous.get("seed"), int) else secrets.randbelow(2**31)
+    _check_previous(previous, out, assignment=assignment, seed=seed,
+                    shard=f"{shard_pair[0]}/{shard_pair[1]}" if shard_pair else None)
     limits = sandbox.limits if sandbox is not None else (limits or Limits())
     workers = max(1, workers or len(os.sched_getaffinity(0)))
     specs = [_Spec.build(ex, seed) for ex in exercises]
@@ -278,6 +310,8 @@ def grade(*, submissions: Path | str, out: Path | str, workers: int | None = Non
     owned = sandbox is None and bool(todo)
     box = Sandbox(limits=limits) if owned else sandbox
     slots = threading.local()
+    # `workers` submissions compute at once; as many more may wait out a sleeping worker's time limit
+    cores = Cores(workers)
     counter = iter(range(1_000_000))
     counter_lock = threading.Lock()
 
@@ -287,19 +321,20 @@ def grade(*, submissions: Path | str, out: Path | str, workers: int | None = Non
                 slots.slot = next(counter)
         group = todo[key]
         sub, path, data = group[0]
-        began = time.monotonic()
-        result = _grade_one(box, slots.slot, data, specs, student=sub.student, source=_source(sub, path),
-                            assignment=assignment, digest=hashlib.sha256(data).hexdigest())
-        journal.record(key, result.to_json(), seconds=time.monotonic() - began)
-        for other, other_path, _ in group:
-            mine = dataclasses.replace(result, student=other.student, source=_source(other, other_path))
-            write_student(out, mine, gradescope=gradescope)
-            results[other.student] = mine
-            bar.step()
+        with cores.claim() as claim:
+            began = time.monotonic()
+            result = _grade_one(box, slots.slot, data, specs, student=sub.student, source=_source(sub, path),
+                                assignment=assignment, digest=hashlib.sha256(data).hexdigest(), claim=claim)
+            journal.record(key, result.to_json(), seconds=time.monotonic() - began)
+            for other, other_path, _ in group:
+                mine = dataclasses.replace(result, student=other.student, source=_source(other, other_path))
+                write_student(out, mine, gradescope=gradescope)
+                results[other.student] = mine
+                bar.step()
 
     try:
         if todo:
-            with ThreadPoolExecutor(max_workers=min(workers, len(todo))) as pool:
+            with ThreadPoolExecutor(max_workers=min(2 * workers, len(todo))) as pool:
                 for future in [pool.submit(work, key) for key in todo]:
                     future.result()
         if box is not None and todo:

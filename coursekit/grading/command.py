@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import argparse
+import json
 import sys
 from pathlib import Path
 
@@ -40,7 +41,7 @@ Use the same --seed for every shard and every re-run: it decides the hidden case
 
 def _grade(args: argparse.Namespace) -> int:
     from coursekit.grading.batch import grade
-    from coursekit.grading.gradebook import merge
+    from coursekit.grading.gradebook import META, merge, missing_shards
     from coursekit.grading.sandbox import Limits, SandboxError
 
     if args.paths[0] == "merge":
@@ -53,7 +54,13 @@ def _grade(args: argparse.Namespace) -> int:
         except (ValueError, FileNotFoundError) as exc:
             print(f"coursekit grade merge: {exc}", file=sys.stderr)
             return 2
+        except OSError as exc:
+            print(f"coursekit grade merge: {exc}", file=sys.stderr)
+            return 1
         print(f"Merged {len(args.paths) - 1} folders into {book}")
+        missing = missing_shards(json.loads((book.parent / META).read_text()))
+        if missing:
+            print(f"Not merged yet: shard(s) {', '.join(missing)}; the gradebook lacks their students.")
         return 0
     if len(args.paths) != 1:
         print("coursekit grade: give one submissions folder (or `merge OUT1 OUT2 ...`).", file=sys.stderr)
@@ -67,7 +74,7 @@ def _grade(args: argparse.Namespace) -> int:
     except (ValueError, FileNotFoundError, KeyError) as exc:
         print(f"coursekit grade: {exc}", file=sys.stderr)
         return 2
-    except SandboxError as exc:
+    except (SandboxError, OSError) as exc:
         print(f"coursekit grade: {exc}", file=sys.stderr)
         return 1
     print(repr(report))
@@ -91,7 +98,8 @@ def add_grade_command(sub: argparse._SubParsersAction) -> None:
                         help="the course notebook to grade, e.g. 03_activations (default: what the notebooks' "
                              "metadata says)")
     parser.add_argument("--workers", type=int, default=None, metavar="N",
-                        help="submissions graded in parallel (default: CPU count)")
+                        help="submissions computing at once (default: CPU count); a submission that only sleeps "
+                             "lends its core to the next one, so up to 2N may be in progress")
     parser.add_argument("--shard", metavar="K/N", default=None,
                         help="grade only the K-th of N deterministic slices of the class (1 <= K <= N)")
     parser.add_argument("--gradescope", action="store_true",

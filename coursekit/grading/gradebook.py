@@ -26,7 +26,7 @@ from coursekit.grading.check import CheckResult
 from coursekit.grading.compare import Verdict
 from coursekit.grading.journal import Journal, atomic_write
 
-__all__ = ["ExerciseResult", "StudentResult", "merge", "write_gradebook", "write_student"]
+__all__ = ["ExerciseResult", "StudentResult", "merge", "missing_shards", "write_gradebook", "write_student"]
 
 GRADEBOOK, META, JOURNAL = "gradebook.csv", "gradebook.meta.json", "journal.jsonl"
 
@@ -143,33 +143,49 @@ def write_gradebook(out: Path, results: list[StudentResult], meta: dict[str, Any
     return out / GRADEBOOK
 
 
-def _same_grading(a: dict[str, Any], b: dict[str, Any]) -> bool:
-    return all(a.get(k) == b.get(k) for k in ("assignment", "seed", "exercises"))
+def _differences(a: dict[str, Any], b: dict[str, Any]) -> list[str]:
+    """What makes two gradings incomparable, in words (empty when they match)."""
+    found = [f"{key} {a.get(key)} vs {b.get(key)}" for key in ("assignment", "seed") if a.get(key) != b.get(key)]
+    if a.get("exercises") != b.get("exercises"):
+        found.append("different exercises or points (graded by different coursekit versions?)")
+    return found
 
 
 def merge(outputs: list[Path], out: Path) -> Path:
     """Combine the output folders of `grade --shard K/N` runs into one gradebook in `out`."""
     if not outputs:
         raise ValueError("merge needs at least one output folder of `coursekit grade`.")
+    out = Path(out)
+    if any(Path(folder).resolve() == out.resolve() for folder in outputs):
+        raise ValueError(f"--out {out} is one of the folders to merge; merge into a new folder.")
     metas = []
     for folder in outputs:
         path = Path(folder) / META
-        if not path.exists():
+        if not path.is_file():
             raise FileNotFoundError(f"{folder} is not a grading output (no {META}); run `coursekit grade` first.")
         metas.append(json.loads(path.read_text()))
     for folder, meta in zip(outputs[1:], metas[1:], strict=True):
-        if not _same_grading(metas[0], meta):
-            raise ValueError(f"{folder} was graded differently from {outputs[0]} (assignment, seed or exercises "
-                             "differ); shards must be graded with the same settings.")
+        differ = _differences(metas[0], meta)
+        if differ:
+            raise ValueError(f"{folder} and {outputs[0]} were graded differently ({'; '.join(differ)}); only "
+                             "shards graded with the same assignment and --seed can be merged.")
+    shards = sorted({m["shard"] for m in metas if m.get("shard")})
+    if len({s.split("/")[1] for s in shards}) > 1:
+        raise ValueError(f"the folders hold shards of different splits ({', '.join(shards)}); merge the shards "
+                         "of one --shard K/N split.")
+    if (out / META).is_file():
+        differ = _differences(metas[0], json.loads((out / META).read_text()))
+        if differ:
+            raise ValueError(f"{out} already holds another gradebook ({'; '.join(differ)}); merge into a new folder.")
     results: dict[str, StudentResult] = {}
     gradescope = False
-    journal = Journal(Path(out) / JOURNAL)
+    journal = Journal(out / JOURNAL)
     for folder in outputs:
         folder = Path(folder)
         for path in sorted((folder / "results").glob("*.json")):
             result = StudentResult.from_json(json.loads(path.read_text()))
             if result.student in results and results[result.student] != result:
-                raise ValueError(f"student {result.student} was graded differently in two shards.")
+                raise ValueError(f"student {result.student} was graded differently in two of the folders.")
             results[result.student] = result
         if (folder / "gradescope").is_dir():
             gradescope = True
@@ -177,7 +193,16 @@ def merge(outputs: list[Path], out: Path) -> Path:
             if journal.get(key) is None:
                 journal.record(key, entry["result"], seconds=float(entry.get("seconds", 0.0)))
     for result in results.values():
-        write_student(Path(out), result, gradescope=gradescope)
-    meta = {**metas[0], "shard": None, "merged_from": [str(Path(f)) for f in outputs],
+        write_student(out, result, gradescope=gradescope)
+    meta = {**metas[0], "shard": None, "merged_from": [str(Path(f)) for f in outputs], "merged_shards": shards,
             "isolation": metas[0].get("isolation", [])}
-    return write_gradebook(Path(out), list(results.values()), meta, gradescope=gradescope)
+    return write_gradebook(out, list(results.values()), meta, gradescope=gradescope)
+
+
+def missing_shards(meta: dict[str, Any]) -> list[str]:
+    """The shards K/N of the split that a merged gradebook's metadata does not list."""
+    shards = meta.get("merged_shards") or []
+    if not shards:
+        return []
+    n = int(shards[0].split("/")[1])
+    return [f"{k}/{n}" for k in range(1, n + 1) if f"{k}/{n}" not in shards]

@@ -63,7 +63,8 @@ class Limits:
     result_mb: int = 16  # data one case may send back
 
     def __post_init__(self) -> None:
-        for name in ("notebook_seconds", "exercise_seconds", "submission_seconds"):
+        for name in ("notebook_seconds", "exercise_seconds", "submission_seconds", "memory_mb", "processes",
+                     "output_kb", "file_mb", "open_files", "result_mb"):
             if not getattr(self, name) > 0:
                 raise ValueError(f"Limits.{name} must be positive, got {getattr(self, name)!r}.")
 

@@ -29,6 +29,7 @@ from typing import Any, Literal
 
 from coursekit.grading.channel import ChannelClosed, ChannelError, ChannelTimeout, receive, send
 from coursekit.grading.compare import ErrorInfo, Outcome
+from coursekit.grading.cores import Claim, wait_for_answer
 from coursekit.grading.isolation import SCRUBBED_ENV, Limits
 
 __all__ = ["CellNote", "ExerciseRequest", "ExerciseRun", "Failure", "Limits", "Sandbox", "SandboxError",
@@ -219,8 +220,11 @@ class Sandbox:
         return None
 
     def run(self, cells: Sequence[tuple[int, str]], exercises: Sequence[ExerciseRequest], *,
-            slot: int = 0) -> SubmissionRun:
-        """Grade one submission: its code cells (index, source) in order, then each exercise's cases."""
+            slot: int = 0, claim: Claim | None = None) -> SubmissionRun:
+        """Grade one submission: its code cells (index, source) in order, then each exercise's cases.
+
+        With a `claim` on a core (`coursekit.grading.cores`), the core is lent out while a worker sleeps.
+        """
         limits, start = self.limits, time.monotonic()
         total_deadline = start + limits.submission_seconds
         stopped: dict[int, str] = {}
@@ -229,6 +233,8 @@ class Sandbox:
         pending = list(exercises)
         workers = 0
         while pending:
+            if claim is not None:
+                claim.take()
             reason = ""
             if time.monotonic() >= total_deadline:
                 reason = f"the submission used up its {limits.submission_seconds:g} s time limit"
@@ -244,7 +250,8 @@ class Sandbox:
                 results.update({e.id: ExerciseRun(e.id, failure=Failure("not_run", str(exc))) for e in pending})
                 break
             try:
-                stop = self._run_cells(worker, [c for c in cells if c[0] not in stopped], raised, total_deadline)
+                stop = self._run_cells(worker, [c for c in cells if c[0] not in stopped], raised, total_deadline,
+                                       claim)
                 if stop is not None:
                     index, why = stop
                     if index is None or index in stopped:
@@ -254,13 +261,15 @@ class Sandbox:
                     stopped[index] = why
                     continue
                 for exercise in list(pending):
-                    run = self._run_exercise(worker, exercise, total_deadline)
+                    run = self._run_exercise(worker, exercise, total_deadline, claim)
                     results[exercise.id] = run
                     pending.remove(exercise)
                     if run.failure is not None and run.failure.kind != "missing":
                         break
             finally:
                 worker.kill()
+        if claim is not None:
+            claim.take()
         notes = [CellNote(i, t) for i, t in raised.items() if i not in stopped]
         notes += [CellNote(i, t, stopped=True) for i, t in stopped.items()]
         return SubmissionRun({e.id: results[e.id] for e in exercises}, tuple(sorted(notes, key=lambda n: n.index)),
@@ -270,7 +279,7 @@ class Sandbox:
         return "the worker process ended: " + describe_exit(self._exit_code(worker.pid), self.limits)
 
     def _run_cells(self, worker: _Worker, cells: list[tuple[int, str]], raised: dict[int, str],
-                   total_deadline: float) -> tuple[int | None, str] | None:
+                   total_deadline: float, claim: Claim | None) -> tuple[int | None, str] | None:
         limits = self.limits
         deadline = min(time.monotonic() + limits.notebook_seconds, total_deadline)
         known = {i for i, _ in cells}
@@ -278,6 +287,7 @@ class Sandbox:
         try:
             send(worker.conn, {"op": "cells"}, [[i, s] for i, s in cells])
             while True:
+                wait_for_answer(worker.conn, worker.pid, deadline, claim)
                 meta, _ = receive(worker.conn, deadline=deadline, max_bytes=2**16)
                 event, index = meta.get("event"), meta.get("index")
                 if event == "cells_done":
@@ -298,13 +308,15 @@ class Sandbox:
             worker.kill()
             return current, f"made the worker send invalid data ({exc})"
 
-    def _run_exercise(self, worker: _Worker, exercise: ExerciseRequest, total_deadline: float) -> ExerciseRun:
+    def _run_exercise(self, worker: _Worker, exercise: ExerciseRequest, total_deadline: float,
+                      claim: Claim | None) -> ExerciseRun:
         limits = self.limits
         deadline = min(time.monotonic() + limits.exercise_seconds, total_deadline)
         outcomes: list[Outcome] = []
         try:
             send(worker.conn, {"op": "exercise", "id": exercise.id}, [list(c) for c in exercise.cases])
             while len(outcomes) < len(exercise.cases):
+                wait_for_answer(worker.conn, worker.pid, deadline, claim)
                 meta, data = receive(worker.conn, deadline=deadline, max_bytes=(limits.result_mb + 1) * 2**20)
                 if meta.get("event") == "missing" and not outcomes:
                     return ExerciseRun(exercise.id, failure=Failure("missing", f"`{exercise.id}` is not defined"))

@@ -69,6 +69,8 @@ def _notebooks_in(folder: Path) -> list[Path]:
 def discover(folder: Path) -> list[Submission]:
     """Every student's submission in `folder` (flat or nbgrader layout), sorted by student id."""
     folder = Path(folder)
+    if folder.is_file():
+        raise ValueError(f"{folder} is a file: pass the folder that holds the submitted notebooks.")
     if not folder.is_dir():
         raise FileNotFoundError(f"Submissions folder {folder} does not exist.")
     submitted = folder / "submitted" if (folder / "submitted").is_dir() else folder

@@ -123,7 +123,29 @@ def prepare() -> None:
     ax.legend()
     fig.savefig(io.BytesIO(), format="png")
     plt.close("all")
+    # one typical first cell, so IPython's lazy set-up happens here once instead of in every worker;
+    # the namespace is then put back exactly as it was
+    names = dict(shell.user_ns)
+    shell.run_cell(_WARM_CELL, store_history=False, silent=True)
+    shell.user_ns.clear()
+    shell.user_ns.update(names)
     _SHELL = shell
+
+
+_WARM_CELL = """\
+import math
+import numpy as np
+import torch
+import matplotlib.pyplot as plt
+from coursekit import check, hint, solution
+
+
+def warm(x):
+    return torch.where(x > 0, x, 0.5 * x)
+
+
+warm(torch.linspace(-1.0, 1.0, 5))
+"""
 
 
 def _error_text(exc: BaseException | None) -> str:
