@@ -180,6 +180,10 @@ register(Exercise(
                 wrong=lambda x: torch.clamp(x, min=0)),
         Mistake("boolean", "x > 0 gives a boolean tensor; convert it with .to(x.dtype) so the result is "
                 "numbers of the input's dtype.", wrong=lambda x: x > 0),
+        Mistake("float32", "Your result is float32: .float() always gives float32, whatever x's dtype. "
+                ".to(x.dtype) keeps the input's dtype (float64 in these cases).",
+                test=lambda case, expected, got: getattr(expected, "dtype", "") == "torch.float64"
+                and getattr(got, "dtype", "") == "torch.float32"),
     ),
 ))
 

@@ -75,6 +75,16 @@ def _flattened(f, x, h=1e-5):
     return numerical_gradient(f, x, h).reshape(-1)
 
 
+def _first_axis_only(f, x, h=1e-5):
+    # Nudges whole rows x[i] (all entries of a row at once), which is right only for a vector x.
+    grad = torch.zeros_like(x)
+    for i in range(len(x)):
+        step = torch.zeros_like(x)
+        step[i] = h
+        grad[i] = (f(x + step) - f(x - step)) / (2 * h)
+    return grad
+
+
 def _numgrad_public() -> list[Case]:
     return [
         Case((F_XY, tensor([1.0, 2.0])), label="f(x, y) = x²·y + sin(y) at (1, 2)"),
@@ -129,6 +139,10 @@ register(Exercise(
         Mistake("sign-flip",
                 "Your values have the opposite sign: compute f(x + h) − f(x − h), not f(x − h) − f(x + h).",
                 wrong=lambda f, x, h=1e-5: -numerical_gradient(f, x, h)),
+        Mistake("rows-only",
+                "Right for a vector, wrong for a matrix: x[i] is a whole row there, so you nudged every entry "
+                "of the row at once. Loop over single entries, e.g. over x.reshape(-1) (or x.numel() indices).",
+                wrong=_first_axis_only),
     ),
 ))
 
@@ -237,6 +251,10 @@ register(Exercise(
         Mistake("elementwise",
                 "You returned the elementwise product: sum it (a dot product) to get one number.",
                 wrong=lambda grad, v: grad * v / torch.linalg.vector_norm(v)),
+        Mistake("normalised-gradient",
+                "You divided by ‖∇f‖ instead of ‖v‖. The gradient keeps its length (it sets the slope); only "
+                "the direction v is made a unit vector.",
+                wrong=lambda grad, v: torch.dot(grad, v) / torch.linalg.vector_norm(grad)),
     ),
 ))
 

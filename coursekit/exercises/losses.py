@@ -286,8 +286,9 @@ register(Exercise(
     mistakes=(
         Mistake("exp-overflow", "exp(1000) is inf, and inf / inf = nan: subtract each row's maximum logit "
                 "before exponentiating (the log-sum-exp trick).", wrong=_ce_naive),
-        Mistake("log-of-softmax", "A probability of e^-2000 underflows to 0, and -log(0) = inf. Do not take "
-                "log(softmax(z)); compute log-probabilities directly as z[y] - logsumexp(z).",
+        Mistake("log-of-softmax", "Your loss is inf at logits of size 1000. Either exp(1000) overflowed inside "
+                "log(sum(exp(z))) (subtract the row maximum m first: m + log(sum(exp(z - m)))), or a softmax "
+                "probability of e^-2000 underflowed to 0 before the log. Use logsumexp(z) - z[y] directly.",
                 wrong=_ce_log_of_softmax),
         Mistake("sum", "You summed over the batch; cross-entropy is the mean over the samples.",
                 wrong=lambda logits, target: cross_entropy(logits, target) * len(target)),

@@ -54,10 +54,11 @@ def point_gradients(ax: Axes, residuals: ArrayLike, gradients: Mapping[str, Arra
         ax.scatter(r, np.abs(_np(g)), s=26 + 14 * i, marker=_MARKERS[i % len(_MARKERS)], facecolors=face,
                    edgecolors=color(i), linewidths=1.3, label=name, zorder=2 + i)
     if outliers is not None:
+        # A black ring around each outlier's point in every series, so its gradient under each loss reads off.
         mask = _np(outliers).astype(bool)
-        top = max(float(np.abs(_np(g)).max()) for g in gradients.values())
-        ax.scatter(r[mask], np.full(mask.sum(), top * 1.08), marker="v", s=40, color=color("black"),
-                   label="outlier", zorder=3)
+        ring_y = np.concatenate([np.abs(_np(g))[mask] for g in gradients.values()])
+        ax.scatter(np.tile(r[mask], len(gradients)), ring_y, marker="o", s=150, facecolors="none",
+                   edgecolors=color("black"), linewidths=1.2, label="outlier (ringed)", zorder=2 + len(gradients))
     return style_axes(ax, title=title, xlabel="residual r = prediction − target", ylabel=ylabel, legend=True)
 
 

@@ -13,6 +13,7 @@ import numpy as np
 import torch
 from matplotlib.axes import Axes
 from matplotlib.colors import LogNorm
+from matplotlib.ticker import MaxNLocator
 
 from coursekit.landscapes import Landscape, gradient
 from coursekit.plots.style import color, style_axes
@@ -151,6 +152,8 @@ def surface(ax: Axes, fn: Fn | Landscape, *, xlim: Limits | None = None, ylim: L
     ax.set_xlabel("x")
     ax.set_ylabel("y")
     ax.set_zlabel("f(x, y)")
+    for axis in (ax.xaxis, ax.yaxis, ax.zaxis):  # few ticks: on a tilted 3-D axis dense labels overlap
+        axis.set_major_locator(MaxNLocator(5, steps=[1, 2, 2.5, 5, 10]))
     if title:
         ax.set_title(title, fontsize=11)
     return ax

@@ -18,7 +18,8 @@ from matplotlib.ticker import MaxNLocator
 from coursekit.plots.style import color, style_axes
 from coursekit.widgets.base import Explorer, new_figure
 
-__all__ = ["ACTIVATIONS", "ActivationExplorer", "Saturation", "render_activation_explorer", "saturation"]
+__all__ = ["ACTIVATIONS", "THRESHOLDS", "ActivationExplorer", "Saturation", "render_activation_explorer",
+           "saturation"]
 
 #: The activations the explorer offers, as elementwise torch functions.
 ACTIVATIONS: dict[str, Callable[[torch.Tensor], torch.Tensor]] = {
@@ -33,6 +34,8 @@ ACTIVATIONS: dict[str, Callable[[torch.Tensor], torch.Tensor]] = {
     "gelu": F.gelu,
 }
 POINTS = 801
+#: the thresholds the slider offers: exact round numbers, so the title repeats what the slider shows
+THRESHOLDS = (0.001, 0.002, 0.005, 0.01, 0.02, 0.05, 0.1, 0.2, 0.3)
 
 
 @dataclass(frozen=True)
@@ -84,10 +87,13 @@ class ActivationExplorer(Explorer):
         return {
             "activation": W.Dropdown(options=list(ACTIVATIONS), value=self.defaults["activation"],
                                      description="activation", style=style),
-            "x_range": W.FloatRangeSlider(value=self.defaults["x_range"], min=-20.0, max=20.0, step=0.5,
-                                          description="input range x", continuous_update=False, style=style),
-            "threshold": W.FloatLogSlider(value=self.defaults["threshold"], base=10, min=-3, max=-0.5, step=0.1,
-                                          description="saturated if |f'| <", readout_format=".3f", style=style),
+            # Whole-number ends and a short readout: the range slider's text box has room for "−20 – 20".
+            "x_range": W.FloatRangeSlider(value=self.defaults["x_range"], min=-20.0, max=20.0, step=1.0,
+                                          description="input range x", readout_format=".0f",
+                                          continuous_update=False, style=style),
+            "threshold": W.SelectionSlider(options=[(f"{t:g}", t) for t in THRESHOLDS],
+                                           value=self.defaults["threshold"], description="saturated if |f'| <",
+                                           continuous_update=False, style=style),
         }
 
     def build(self, params: Mapping[str, Any]) -> Figure:
@@ -95,7 +101,8 @@ class ActivationExplorer(Explorer):
         # Fixed margins instead of constrained layout: a slider move then only redraws, with no layout pass.
         fig.set_layout_engine(None)
         self.ax_f, self.ax_d = fig.subplots(1, 2)
-        fig.subplots_adjust(left=0.075, right=0.985, bottom=0.14, top=0.80, wspace=0.22)
+        # Margins with room for wide tick labels ("−0.15" on the left, half of "−19.5" on the right).
+        fig.subplots_adjust(left=0.09, right=0.965, bottom=0.14, top=0.80, wspace=0.27)
         for ax in (self.ax_f, self.ax_d):
             ax.axhline(0, color="#999999", linewidth=0.8)
             ax.axvline(0, color="#999999", linewidth=0.8)

@@ -26,6 +26,7 @@ __all__ = [
     "MomentumExplorer",
     "PhaseDiagramExplorer",
     "Run",
+    "lr_values",
     "phase_grid",
     "render_gradient_descent",
     "render_momentum",
@@ -41,6 +42,9 @@ _PHASE_COLORS = ("green", "orange", "sky", "vermillion")
 #: starting point and (lr range) of each landscape offered by the momentum and phase explorers
 _MOMENTUM_SETUPS = {"elongated": ((-2.5, 1.2), (1e-3, 1.0)), "rosenbrock": ((-1.2, 1.0), (1e-5, 1e-2))}
 _STYLE = {"description_width": "initial"}
+#: learning rates between the 1-2-3-5 steps, near the quadratic's bounds 2/L = 0.2 and 2(1 + β)/L = 0.3 … 0.4
+_LR_NEAR_BOUNDS = (0.15, 0.18, 0.19, 0.21, 0.22, 0.25, 0.28, 0.32, 0.35, 0.38, 0.4)
+_GAP_FLOOR = 1e-16
 # Speed: titles get an explicit y (automatic placement measures every tick label on each redraw), and
 # log axes get no minor ticks (their labels cost more to draw than the rest of a panel).
 _KIND_MARKERS = {"minimum": ("o", "green"), "saddle": ("X", "orange"), "maximum": ("^", "vermillion"),
@@ -83,7 +87,7 @@ def _gap(lsc: landscapes.Landscape, values: torch.Tensor) -> torch.Tensor:
     # With a known minimum the loss is the gap f − f*, floored so a log axis can show an exact 0.
     if lsc.minimum_value is None:
         return values
-    return (values - lsc.minimum_value).clamp_min(1e-16)
+    return (values - lsc.minimum_value).clamp_min(_GAP_FLOOR)
 
 
 def run(name: str, start: tuple[float, float], *, lr: float, steps: int, beta: float = 0.0) -> Run:
@@ -176,14 +180,24 @@ def _describe(run_: Run, lsc: landscapes.Landscape) -> str:
     inside = lsc.xlim[0] <= end[0] <= lsc.xlim[1] and lsc.ylim[0] <= end[1] <= lsc.ylim[1]
     if lsc.minimum_value is None and not inside:
         return f"escaped to f = {run_.loss[-1]:.2g} (f is unbounded below)"
-    what = "f − min f" if lsc.minimum_value is not None else "f"
     x, y = (round(float(v), 2) + 0.0 for v in end)  # + 0.0 turns a rounded −0.0 into 0.0
-    return f"ends at ({x:.2f}, {y:.2f}), {what} = {run_.loss[-1]:.2g}"
+    if lsc.minimum_value is None:
+        return f"ends at ({x:.2f}, {y:.2f}), f = {run_.loss[-1]:.2g}"
+    gap = f"≤ {_GAP_FLOOR:.0e}" if run_.loss[-1] <= _GAP_FLOOR else f"= {run_.loss[-1]:.2g}"
+    return f"ends at ({x:.2f}, {y:.2f}), f − min f {gap}"
 
 
-def _lr_slider(value: float, lo: int, hi: float) -> W.FloatLogSlider:
-    return W.FloatLogSlider(value=value, base=10, min=lo, max=hi, step=0.05, description="learning rate",
-                            readout_format=".2g", continuous_update=False, style=_STYLE)
+def lr_values(lowest: float, highest: float, *, zero: bool = False) -> tuple[float, ...]:
+    """The learning rates a slider offers: 1, 2, 3, 5 per decade from `lowest` to `highest`, a few more near
+    the quadratic's stability bounds, and 0 first when `zero`. Exact values, so titles repeat the readout."""
+    steps = {round(m * 10.0**e, 12) for e in range(-8, 2) for m in (1, 2, 3, 5)} | set(_LR_NEAR_BOUNDS)
+    chosen = sorted(v for v in steps if lowest <= v <= highest)
+    return (0.0, *chosen) if zero else tuple(chosen)
+
+
+def _lr_slider(value: float, values: tuple[float, ...]) -> W.SelectionSlider:
+    return W.SelectionSlider(options=[(f"{v:g}", v) for v in values], value=value, description="learning rate",
+                             continuous_update=False, style=_STYLE)
 
 
 class GradientDescentExplorer(Explorer):
@@ -207,7 +221,7 @@ class GradientDescentExplorer(Explorer):
                                 description="start x", continuous_update=False, style=_STYLE),
             "y0": W.FloatSlider(value=d["y0"], min=START_RANGE[0], max=START_RANGE[1], step=0.1,
                                 description="start y", continuous_update=False, style=_STYLE),
-            "lr": _lr_slider(d["lr"], -4, 0.3),
+            "lr": _lr_slider(d["lr"], lr_values(1e-4, 2.0, zero=True)),
             "steps": W.IntSlider(value=d["steps"], min=0, max=200, step=5, description="steps",
                                  continuous_update=False, style=_STYLE),
         }
@@ -222,7 +236,7 @@ class GradientDescentExplorer(Explorer):
         (self.start_dot,) = ax_c.plot([], [], "o", ms=8, color=color("blue"), mec="white", zorder=4)
         (self.end_star,) = ax_c.plot([], [], "*", ms=13, color=color("blue"), mec="black", mew=0.5, zorder=4)
         (self.loss_line,) = self.ax_l.plot([], [], color=color("blue"), lw=1.8)
-        (self.loss_end,) = self.ax_l.plot([], [], "x", ms=10, mew=2, color=color("vermillion"))
+        (self.loss_end,) = self.ax_l.plot([], [], "x", ms=10, mew=2, color=color("vermillion"), clip_on=False)
         self.texts = [_diverged_text(ax_c), _diverged_text(self.ax_l)]
         style_axes(self.ax_l, xlabel="step")
         return fig
@@ -267,7 +281,7 @@ class MomentumExplorer(Explorer):
         return {
             "function": W.Dropdown(options=list(_MOMENTUM_SETUPS), value=d["function"], description="f",
                                    style=_STYLE),
-            "lr": _lr_slider(d["lr"], -4, 0),
+            "lr": _lr_slider(d["lr"], lr_values(1e-4, 1.0, zero=True)),
             "beta": W.FloatSlider(value=d["beta"], min=0.0, max=0.99, step=0.01, description="momentum β",
                                   continuous_update=False, style=_STYLE),
             "steps": W.IntSlider(value=d["steps"], min=0, max=300, step=10, description="steps",
@@ -305,19 +319,27 @@ class MomentumExplorer(Explorer):
             loss.set_data(np.arange(len(result.finite_loss)), result.finite_loss)
         self.legend.get_texts()[1].set_text(f"momentum β = {beta:.2f}")
         diverged = [k for k, r in runs.items() if r.diverged(gap=True)]
+        names = {"plain": "plain descent", "momentum": f"momentum (β = {beta:.2f})"}
         for text in self.texts:
-            text.set_text(" and ".join(diverged) + " diverged" if diverged else "")
+            text.set_text(" and ".join(names[k] for k in diverged) + " diverged" if diverged else "")
             text.set_visible(bool(diverged))
         _set_loss_axes(self.ax_l, runs, log=True)
         self.panel.ax.set_title(f"f = {lsc.formula}, lr = {lr:.3g}", fontsize=10, y=1.0)
         self.ax_l.set_title("loss per step", fontsize=10, y=1.0)
         gap = {k: r.loss[-1] for k, r in runs.items() if k not in diverged}
-        if len(gap) == 2:
+        if lr == 0 or steps == 0:
+            claim = "lr = 0: neither run moves" if lr == 0 else "0 steps: both runs are still at the start"
+        elif len(gap) == 2 and np.isclose(gap["momentum"], gap["plain"], rtol=1e-9, atol=0.0):
+            claim = f"after {steps} steps both reach the same gap {gap['plain']:.2g}"
+        elif len(gap) == 2:
             better = "momentum" if gap["momentum"] < gap["plain"] else "plain descent"
             claim = f"after {steps} steps {better} is closer: gap {gap['momentum']:.2g} (β = {beta:.2f}) " \
                     f"vs {gap['plain']:.2g} (β = 0)"
+        elif gap:
+            (survivor, value), = gap.items()
+            claim = f"{names[diverged[0]]} diverged; {names[survivor]} reaches gap {value:.2g}"
         else:
-            claim = "a run diverged: lower the learning rate" + (" or β" if "momentum" in diverged else "")
+            claim = "both runs diverged: lower the learning rate" + (" or β" if beta > 0 else "")
         assert self.fig is not None
         self.fig.suptitle(f"Momentum vs plain descent: {claim}", fontsize=11)
 
@@ -372,7 +394,7 @@ class PhaseDiagramExplorer(Explorer):
                                    style=_STYLE),
             "steps": W.IntSlider(value=d["steps"], min=20, max=300, step=20, description="steps",
                                  continuous_update=False, style=_STYLE),
-            "lr": _lr_slider(d["lr"], -5, 0),
+            "lr": _lr_slider(d["lr"], lr_values(1e-5, 1.0)),
             "beta": W.FloatSlider(value=d["beta"], min=0.0, max=0.99, step=0.01, description="momentum β",
                                   continuous_update=False, style=_STYLE),
         }
@@ -387,12 +409,12 @@ class PhaseDiagramExplorer(Explorer):
         self.key: tuple[str, int] | None = None
         (self.bound,) = self.ax_p.plot([], [], "--", color="black", lw=1.4, label="lr = 2(1 + β)/L")
         (self.marker,) = self.ax_p.plot([], [], "o", ms=10, mfc="white", mec="black", mew=2,
-                                        label="chosen run")
+                                        label="chosen run", clip_on=False, zorder=5)
         words = ("converges: gap < 1e-6 × start", "oscillates: bounded, loss rose",
                  "too slow: loss only fell", "diverges")
         handles = [Patch(color=color(k), label=w) for k, w in zip(_PHASE_COLORS, words, strict=True)]
-        self.ax_p.legend(handles=[*handles, self.bound, self.marker], frameon=True, fontsize=7,
-                         loc="lower left", framealpha=0.9)
+        self.legend = self.ax_p.legend(handles=[*handles, self.bound, self.marker], frameon=True, fontsize=7,
+                                       loc="lower left", framealpha=0.9)
         self.ax_p.set_xscale("log")
         self.ax_p.xaxis.set_minor_locator(NullLocator())
         style_axes(self.ax_p, xlabel="learning rate (log scale)", ylabel="momentum β", grid=False)
@@ -412,11 +434,14 @@ class PhaseDiagramExplorer(Explorer):
             self.mesh = self.ax_p.pcolormesh(lr_edges, beta_edges, phase, cmap=self.cmap, vmin=-0.5, vmax=3.5)
             self.ax_p.set_xlim(lr_edges[0], lr_edges[-1])
             self.ax_p.set_ylim(beta_edges[0], beta_edges[-1])
+            bound_text = self.legend.get_texts()[len(PHASES)]
             if name == "elongated":  # the quadratic's exact stability bound, L = κ = 10
                 b = np.linspace(0.0, 0.99, 50)
                 self.bound.set_data(2 * (1 + b) / landscapes.ELONGATED_KAPPA, b)
+                bound_text.set_text("lr = 2(1 + β)/L")
             else:
                 self.bound.set_data([], [])
+                bound_text.set_text("no bound line: not a quadratic")
             self.key = (name, steps)
         self.marker.set_data([np.clip(lr, lr_edges[0], lr_edges[-1])], [beta])
         result = run(name, _MOMENTUM_SETUPS[name][0], lr=lr, beta=beta, steps=steps)

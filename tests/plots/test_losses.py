@@ -34,7 +34,8 @@ def test_point_gradients_plot_magnitudes_and_mark_outliers():
     plots.point_gradients(ax, r, {"L2": 2 * r, "L1": np.sign(r)}, outliers=[False, False, True])
     by_label = {c.get_label(): c.get_offsets() for c in ax.collections}
     np.testing.assert_allclose(by_label["L2"][:, 1], np.abs(2 * r))
-    np.testing.assert_allclose(by_label["outlier"][:, 0], [8.0])
+    # the outlier is ringed in every series, at its gradient under each loss
+    np.testing.assert_allclose(by_label["outlier (ringed)"], [[8.0, 16.0], [8.0, 1.0]])
 
 
 def test_fitted_lines_draw_each_fit_and_separate_the_outliers():

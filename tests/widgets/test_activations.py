@@ -12,12 +12,13 @@ import pytest
 import torch
 
 from coursekit.widgets import ActivationExplorer, render_activation_explorer
-from coursekit.widgets.activations import ACTIVATIONS, saturation
+from coursekit.widgets.activations import ACTIVATIONS, THRESHOLDS, saturation
 
 matplotlib.use("Agg")
 
-GRID = [(name, x_range, thr) for name in ACTIVATIONS for x_range in [(-8.0, 8.0), (-2.0, 5.0)]
-        for thr in (0.01, 0.1)]
+# ordinary ranges, the slider's extremes, ranges far out on one side, and a narrow one around the kink
+RANGES = [(-8.0, 8.0), (-2.0, 5.0), (-20.0, 20.0), (-20.0, -19.0), (19.0, 20.0), (-0.5, 0.5)]
+GRID = [(name, x_range, thr) for name in ACTIVATIONS for x_range in RANGES for thr in (THRESHOLDS[0], 0.1)]
 
 
 def _runs(mask: np.ndarray) -> int:
@@ -48,6 +49,25 @@ def test_render_shows_function_derivative_and_saturated_region(name, x_range, th
     assert explorer.ax_f.get_xlim() == pytest.approx(x_range) and explorer.ax_d.get_xlim() == pytest.approx(x_range)
     lo, hi = explorer.ax_d.get_ylim()
     assert lo < min(-thr, grad.min()) and hi > max(thr, grad.max())
+    for ax in (explorer.ax_f, explorer.ax_d):
+        assert np.isfinite([*ax.get_xlim(), *ax.get_ylim()]).all() and ax.get_ylim()[1] > ax.get_ylim()[0]
+    # the title names the activation, the threshold as given and the range
+    assert fig._suptitle.get_text().startswith(f"{name}: the gradient is below {thr:g} (shaded)")
+    assert f"[{x_range[0]:g}, {x_range[1]:g}]" in fig._suptitle.get_text()
+
+
+@pytest.mark.parametrize("name", list(ACTIVATIONS))
+def test_far_out_ranges_show_saturation_where_the_function_is_flat(name):
+    # Far on the negative side every offered activation is flat (slope below 0.01), except the leaky one.
+    explorer = ActivationExplorer()
+    fig = explorer.render(activation=name, x_range=(-20.0, -19.0), threshold=0.01)
+    leaky = name.startswith("leaky")
+    expected = 0 if leaky else 100
+    assert f"on {expected}% of x" in fig._suptitle.get_text()
+    # and far on the positive side only the S-shaped ones saturate
+    fig = explorer.render(activation=name, x_range=(19.0, 20.0), threshold=0.01)
+    expected = 100 if name in ("sigmoid", "tanh") else 0
+    assert f"on {expected}% of x" in fig._suptitle.get_text()
 
 
 def test_sigmoid_saturates_where_the_calculus_says():
@@ -86,6 +106,14 @@ def test_widget_has_one_control_per_parameter_and_updates_on_change():
     by_name["activation"].value = "relu"
     assert image.value != before and "relu" in explorer.fig._suptitle.get_text()
     assert isinstance(by_name["input range x"], W.FloatRangeSlider)
+    # whole-number range ends, so the readout ("−20 – 20" at most) fits its box
+    assert by_name["input range x"].step == 1.0 and by_name["input range x"].readout_format == ".0f"
+    # the threshold slider offers exact round values, and the title repeats the one chosen
+    threshold = by_name["saturated if |f'| <"]
+    assert isinstance(threshold, W.SelectionSlider) and tuple(v for _, v in threshold.options) == THRESHOLDS
+    for value in THRESHOLDS:
+        threshold.value = value
+        assert f"below {value:g} (shaded)" in explorer.fig._suptitle.get_text()
 
 
 def test_module_level_render_and_bad_parameters():

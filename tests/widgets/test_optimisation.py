@@ -20,7 +20,7 @@ from coursekit.widgets import (
     render_momentum,
     render_phase_diagram,
 )
-from coursekit.widgets.optimisation import PHASES, phase_grid, run
+from coursekit.widgets.optimisation import PHASES, lr_values, phase_grid, run
 
 matplotlib.use("Agg")
 
@@ -34,7 +34,7 @@ GD_SETUPS = {
     "himmelblau": ((0.0, 0.0), 0.01, 0.1),
 }
 GD_GRID = [(name, lr_kind, steps) for name in GD_SETUPS for lr_kind in ("zero", "good", "divergent")
-           for steps in (0, 40)]
+           for steps in (0, 40, 200)]
 
 
 def _finite_limits(ax) -> bool:
@@ -70,6 +70,29 @@ def test_gradient_descent_explorer_shows_the_run(name, lr_kind, steps):
         assert diverged and "diverged" in explorer.texts[0].get_text()
     if lr_kind == "good" and steps and lsc.minimum_value is not None:
         assert not diverged and len(xs) == steps + 1 and expect[-1] < expect[0]
+        assert "ends at" in title and "f − min f" in title
+
+
+@pytest.mark.parametrize("start", [(-5.0, -5.0), (5.0, 5.0), (-5.0, 5.0), (0.0, 0.0)])
+@pytest.mark.parametrize("name", list(GD_SETUPS))
+def test_gradient_descent_explorer_from_the_corners_of_the_start_range(name, start):
+    # the slider's extreme starts with the good rate: the view widens to show the start, axes stay finite
+    explorer = GradientDescentExplorer()
+    fig = explorer.render(function=name, x0=start[0], y0=start[1], lr=GD_SETUPS[name][1], steps=60)
+    xs, ys = explorer.path_line.get_data()
+    assert (xs[0], ys[0]) == start
+    (x0, x1), (y0, y1) = explorer.panel.ax.get_xlim(), explorer.panel.ax.get_ylim()
+    assert x0 <= start[0] <= x1 and y0 <= start[1] <= y1
+    assert _finite_limits(explorer.panel.ax) and _finite_limits(explorer.ax_l)
+    result = run(name, start, lr=GD_SETUPS[name][1], steps=60)
+    diverged = result.diverged(gap=landscapes.landscape(name).minimum_value is not None)
+    assert ("diverged" in fig._suptitle.get_text()) == diverged == explorer.texts[0].get_visible()
+
+
+def test_a_gap_at_the_floor_is_reported_as_a_bound_not_a_value():
+    # descent on the bowl with lr = 0.5 lands exactly on the minimum: the gap is 0, shown as ≤ 1e-16
+    fig = render_gradient_descent(function="bowl", x0=1.0, y0=1.0, lr=0.5, steps=5)
+    assert fig._suptitle.get_text().endswith("ends at (0.00, 0.00), f − min f ≤ 1e-16")
 
 
 def test_divergent_rate_on_the_quadratic_is_labelled_and_axes_stay_put():
@@ -101,17 +124,38 @@ def test_momentum_explorer_shows_plain_and_momentum_runs(name, lr, beta):
     assert ("diverged" in fig._suptitle.get_text()) == any_diverged
     assert _finite_limits(explorer.panel.ax) and _finite_limits(explorer.ax_l)
     assert explorer.legend.get_texts()[1].get_text() == f"momentum β = {beta:.2f}"
-    if not any_diverged and lr > 0:
+    title = fig._suptitle.get_text()
+    if lr == 0:
+        assert title.endswith("lr = 0: neither run moves")
+    elif not any_diverged and beta == 0:  # β = 0 is plain descent: the same run twice
+        assert "both reach the same gap" in title
+    elif not any_diverged:
         better = "momentum" if runs["vermillion"].loss[-1] < runs["blue"].loss[-1] else "plain descent"
-        assert f"{better} is closer" in fig._suptitle.get_text()
+        assert f"{better} is closer" in title
+    elif all(r.diverged(gap=True) for r in runs.values()):
+        assert "both runs diverged" in title
+    else:
+        survivor = "plain descent" if runs["vermillion"].diverged(gap=True) else f"momentum (β = {beta:.2f})"
+        assert f"{survivor} reaches gap" in title
+
+
+def test_momentum_explorer_with_zero_steps_says_nothing_moved():
+    explorer = MomentumExplorer()
+    fig = explorer.render(steps=0)
+    assert fig._suptitle.get_text().endswith("0 steps: both runs are still at the start")
+    for path, loss in explorer.lines.values():
+        assert len(path.get_xdata()) == 1 and len(loss.get_ydata()) == 1
+    assert _finite_limits(explorer.panel.ax) and _finite_limits(explorer.ax_l)
 
 
 def test_momentum_survives_a_rate_where_plain_descent_diverges():
     # on the quadratic with L = 10, plain descent needs lr < 0.2; momentum β needs lr < 2(1 + β)/L
     explorer = MomentumExplorer()
     fig = explorer.render(function="elongated", lr=0.3, beta=0.9, steps=100)
-    assert explorer.texts[0].get_text() == "plain diverged"
-    assert "a run diverged" in fig._suptitle.get_text()
+    assert explorer.texts[0].get_text() == "plain descent diverged"
+    assert "plain descent diverged; momentum (β = 0.90) reaches gap" in fig._suptitle.get_text()
+    _, momentum_loss = explorer.lines["vermillion"]
+    assert momentum_loss.get_ydata()[-1] < momentum_loss.get_ydata()[0]
 
 
 def test_phase_grid_agrees_with_the_quadratic_stability_bound():
@@ -141,9 +185,24 @@ def test_phase_explorer_marks_the_chosen_run(name, lr, beta, steps):
     assert _finite_limits(explorer.ax_p) and _finite_limits(explorer.ax_l)
     shares = [int(s) for s in re.findall(r"(\d+)%", fig._suptitle.get_text())]
     assert shares == [round(100 * float((phase == i).mean())) for i in range(4)]
+    bound_label = explorer.legend.get_texts()[len(PHASES)].get_text()
     if name == "elongated":
         xs, ys = explorer.bound.get_data()
         np.testing.assert_allclose(xs, 2 * (1 + ys) / 10)
+        assert bound_label == "lr = 2(1 + β)/L"
+    else:  # no line is drawn, and the legend says so
+        assert len(explorer.bound.get_xdata()) == 0 and bound_label == "no bound line: not a quadratic"
+
+
+@pytest.mark.parametrize("lr", [1e-5, 1.0])
+def test_phase_explorer_keeps_an_out_of_range_rate_visible_at_the_edge(lr):
+    # the slider reaches below and above the elongated grid (1e-3 … 1): the marker sits on the edge, unclipped
+    explorer = PhaseDiagramExplorer()
+    explorer.render(function="elongated", lr=lr, beta=0.9)
+    x, y = explorer.marker.get_xydata()[0]
+    assert x == pytest.approx(min(max(lr, 1e-3), 1.0)) and y == pytest.approx(0.9)
+    assert not explorer.marker.get_clip_on()
+    assert _finite_limits(explorer.ax_p) and _finite_limits(explorer.ax_l)
 
 
 def _kept_lines(explorer) -> list[Line2D]:
@@ -179,8 +238,31 @@ def test_widget_updates_the_image_when_a_slider_moves(cls):
     assert isinstance(image, W.Image)
     before = image.value
     slider = controls["learning rate"]
-    slider.value = slider.value * 2
+    slider.index += 1
     assert image.value != before and explorer.last_update_s > 0
+    titles = [explorer.fig._suptitle.get_text(), *(ax.get_title() for ax in explorer.fig.axes)]
+    assert any(f"lr = {slider.value:g}" in t for t in titles), titles
+
+
+@pytest.mark.parametrize("cls", [GradientDescentExplorer, MomentumExplorer, PhaseDiagramExplorer])
+def test_learning_rate_slider_offers_exact_values_including_defaults_and_moves(cls):
+    slider = cls().controls()["lr"]
+    assert isinstance(slider, W.SelectionSlider)
+    values = [v for _, v in slider.options]
+    labels = [label for label, _ in slider.options]
+    assert values == sorted(values) and labels == [f"{v:g}" for v in values]
+    assert cls.defaults["lr"] in values
+    assert all(move["lr"] in values for move in cls.sample_moves if "lr" in move)
+    # zero only where a learning rate of 0 can be drawn (not on the phase diagram's log axis)
+    assert (values[0] == 0.0) == (cls is not PhaseDiagramExplorer)
+
+
+def test_lr_values_straddle_the_quadratic_bounds():
+    values = lr_values(1e-4, 2.0, zero=True)
+    assert values[:3] == (0.0, 1e-4, 2e-4) and values[-1] == 2.0
+    for bound in (0.2, 0.3):  # 2/L and 2(1 + 0.5)/L on the elongated quadratic
+        assert bound in values and any(bound - 0.02 <= v < bound for v in values) \
+            and any(bound < v <= bound + 0.02 for v in values)
 
 
 def test_render_functions_return_figures_with_the_defaults():
