@@ -78,9 +78,11 @@ EXPLANATIONS: tuple[Explanation, ...] = (
         title="the tensor you differentiate is not connected to anything that requires grad.",
         why="Autograd only records operations on tensors with requires_grad=True. Your output was computed "
             "from tensors that do not require grad, or inside torch.no_grad(), or after .detach(), .item() or "
-            ".numpy(), so it has no grad_fn and there is nothing to differentiate.",
+            ".numpy(), so it has no grad_fn and there is nothing to differentiate. A gradient returned by "
+            "autograd.grad() is such a tensor too, unless it was computed with create_graph=True.",
         fix="Create the inputs you want gradients for with requires_grad=True (torch.tensor(..., "
-            "requires_grad=True) or x.requires_grad_()) before computing the output, outside torch.no_grad().",
+            "requires_grad=True) or x.requires_grad_()) before computing the output, outside torch.no_grad(). "
+            "To differentiate a gradient again (a second derivative), compute it with create_graph=True.",
         notebook=RETAIN_NOTEBOOK,
         section="1. The computation graph and saved tensors",
     ),

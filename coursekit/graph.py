@@ -220,21 +220,23 @@ def draw_graph(output: torch.Tensor | AutogradGraph, ax: Axes, *, names: Mapping
         artists[node.id] = ax.text(*pos[node.id], text, ha="center", va="center", fontsize=10, zorder=3,
                                    bbox={"boxstyle": "round,pad=0.4", "facecolor": c + "33", "edgecolor": c,
                                          "linewidth": 1.5})
-        if node.saved:
-            lines = [f"saved {s.name}: freed" if s.freed else f"saves {s.name} {_shape_text(s.shape)}"
-                     for s in node.saved]
-            held = all(not s.freed for s in node.saved)
-            ax.annotate("\n".join(lines), xy=(0.5, 0.0), xycoords=artists[node.id], xytext=(0, -8),
+        # One note per saved tensor under its node, name and shape on two lines (about as narrow as the
+        # node): vermillion while held, grey italics once a backward pass has freed it.
+        for k, s in enumerate(node.saved):
+            note = f"saved {s.name}:\nfreed" if s.freed else f"saves {s.name}\n{_shape_text(s.shape)}"
+            ax.annotate(note, xy=(0.5, 0.0), xycoords=artists[node.id], xytext=(0, -6 - 21 * k),
                         textcoords="offset points", ha="center", va="top", fontsize=8, zorder=3,
-                        color=color("vermillion") if held else "#777777",
-                        fontstyle="normal" if held else "italic")
+                        color="#777777" if s.freed else color("vermillion"),
+                        fontstyle="italic" if s.freed else "normal")
     for src, dst in graph.edges:
         ax.annotate("", xy=(0.0, 0.5), xycoords=artists[dst], xytext=(1.0, 0.5), textcoords=artists[src],
                     arrowprops={"arrowstyle": "-|>", "color": "#444444", "linewidth": 1.2,
                                 "shrinkA": 3, "shrinkB": 3}, zorder=2)
     xs, ys = [x for x, _ in pos.values()], [y for _, y in pos.values()]
     ax.set_xlim(min(xs) - 0.6, max(xs) + 0.6)
-    ax.set_ylim(min(ys) - 0.55, max(ys) + 0.35)
+    # room under the lowest row for its saved-tensor notes (one more note, a little more room)
+    notes = max(len(n.saved) for n in graph.nodes if pos[n.id][1] == min(ys))
+    ax.set_ylim(min(ys) - 0.55 - 0.3 * max(notes - 1, 0), max(ys) + 0.35)
     ax.set_axis_off()
     held = len(graph.saved) - graph.freed_count
     handles = [Patch(facecolor=color(_KIND_COLOUR[k]) + "33", edgecolor=color(_KIND_COLOUR[k]), label=lbl)

@@ -179,3 +179,13 @@ def test_install_outside_ipython_says_what_to_do(monkeypatch):
     monkeypatch.setattr(IPython, "get_ipython", lambda: None)
     with pytest.raises(RuntimeError, match="explain\\(err\\)"):
         explain_module.install()
+
+
+def test_differentiating_a_plain_gradient_points_to_create_graph():
+    x = torch.tensor(1.5, requires_grad=True)
+    (first,) = torch.autograd.grad(x**3, x)  # no create_graph: `first` has no graph of its own
+    with pytest.raises(RuntimeError) as info:
+        torch.autograd.grad(first, x)
+    explanation = explain(info.value)
+    assert explanation is not None and explanation.key == "no-grad"
+    assert "create_graph=True" in explanation.fix and "create_graph=True" in explanation.why

@@ -8,7 +8,7 @@ import torch
 from matplotlib.text import Annotation
 
 from coursekit.graph import AutogradGraph, draw_graph, graph_data
-from coursekit.plots import figure
+from coursekit.plots import color, figure
 
 matplotlib.use("Agg")
 
@@ -108,7 +108,7 @@ def test_draw_graph_draws_every_node_edge_and_saved_tensor():
     assert returned is ax
     texts = _texts(ax)
     assert {"a\n(3,)", "Softmax", "Select", "p[1]\n()"} <= set(texts)
-    assert "saves result (3,)" in texts
+    assert "saves result\n(3,)" in texts
     arrows = [t for t in ax.texts if isinstance(t, Annotation) and t.arrow_patch is not None]
     assert len(arrows) == 3
     assert "1 saved tensor(s) held, 0 freed" in ax.get_title()
@@ -123,7 +123,7 @@ def test_draw_graph_marks_freed_tensors_and_accepts_graph_data():
     assert isinstance(graph, AutogradGraph)
     fig, ax = figure(width=8, height=2.5)
     draw_graph(graph, ax, title="after", legend=False)
-    assert "saved result: freed" in _texts(ax)
+    assert "saved result:\nfreed" in _texts(ax)
     assert ax.get_title() == "after" and ax.get_legend() is None
 
 
@@ -137,3 +137,18 @@ def test_layout_puts_leaves_left_and_the_output_right():
             if not isinstance(t, Annotation)}
     assert x_of["w"] < x_of["Mm"] < x_of["Add"] < x_of["Tanh"] < x_of["Sum"] < x_of["loss"]
     assert x_of["b"] < x_of["Add"]
+
+
+def test_each_saved_tensor_gets_its_own_note_held_or_freed():
+    b = torch.tensor([1.0, 2.0], requires_grad=True)
+    e, m = b.exp(), b * b
+    z = e.sum() + m.sum()
+    e.sum().backward()  # frees the Exp branch only; Mul's saved tensors stay
+    fig, ax = figure(width=8, height=3)
+    draw_graph(z, ax, names={"b": b, "z": z})
+    notes = {t.get_text(): t for t in ax.texts if isinstance(t, Annotation) and t.arrow_patch is None}
+    assert set(notes) == {"saved result:\nfreed", "saves other\n(2,)", "saves self\n(2,)"}
+    assert notes["saved result:\nfreed"].get_fontstyle() == "italic"
+    assert notes["saves self\n(2,)"].get_color() == color("vermillion")
+    assert "2 saved tensor(s) held, 1 freed" in ax.get_title()
+    fig.canvas.draw()

@@ -120,82 +120,18 @@ register(Exercise(
                 "3 * a saves the constant 3 (as a tensor) for its backward, and the first backward frees it, "
                 "so the second one fails like a * a.",
                 wrong=lambda: {**survives_second_backward(), "(3 * a).sum()": True}),
+        Mistake("addition-saves",
+                "a + 1 saves nothing: the gradient of a sum passes through unchanged, so (a + 1).sum() can be "
+                "walked twice.",
+                wrong=lambda: {**survives_second_backward(), "(a + 1).sum()": False}),
+        Mistake("mean-saves",
+                "sum and mean save no tensor: their backward needs only the input's shape (mean's 1/N is a "
+                "plain number), so a second backward through a.sum() + a.mean() runs.",
+                wrong=lambda: {**survives_second_backward(), "a.sum() + a.mean()": False}),
         Mistake("always-works",
                 "A graph that saved tensors cannot be walked twice: the first backward frees them. Which of "
                 "these graphs contain an operation that saves a tensor?",
                 wrong=lambda: dict.fromkeys(SECOND_BACKWARD_GRAPHS, True)),
-    ),
-))
-
-
-# --- second_derivative --------------------------------------------------------------------------------------
-
-CUBIC = named("x_cubed", lambda x: x**3, "x**3")
-SINE = named("sin_x", torch.sin, "sin(x)")
-LOG_COSH = named("log_cosh_x", lambda x: torch.log(torch.cosh(x)), "log(cosh(x))")
-BUMP = named("gaussian_bump_x", lambda x: torch.exp(-(x**2) / 2), "exp(-x**2 / 2)")
-_CASE_FUNCTIONS = (CUBIC, SINE, LOG_COSH, BUMP)
-
-
-def second_derivative(f: Callable[[torch.Tensor], torch.Tensor], x: torch.Tensor) -> float:
-    """Reference: f''(x) as a Python float, for a scalar function f and a 0-d tensor x, via create_graph."""
-    x = x.detach().clone().requires_grad_(True)
-    # create_graph=True records the backward pass itself, so f'(x) is a function of x we can differentiate.
-    (first,) = torch.autograd.grad(f(x), x, create_graph=True)
-    (second,) = torch.autograd.grad(first, x)
-    return float(second)
-
-
-def _derivatives(f: Callable[[torch.Tensor], torch.Tensor], x: torch.Tensor) -> tuple[float, float]:
-    x = x.detach().clone().requires_grad_(True)
-    (first,) = torch.autograd.grad(f(x), x, create_graph=True)
-    (second,) = torch.autograd.grad(first, x)
-    return float(first.detach()), float(second)
-
-
-def _second_public() -> list[Case]:
-    return [
-        Case((CUBIC, tensor(1.5)), label="x**3 at x = 1.5: f'' = 6x = 9"),
-        Case((SINE, tensor(1.0)), label="sin(x) at x = 1: f'' = -sin(1)"),
-        Case((BUMP, tensor(0.0)), label="exp(-x**2/2) at its peak x = 0: f' = 0, f'' = -1"),
-        Case((LOG_COSH, tensor(0.5)), label="log(cosh(x)) at x = 0.5: f'' = 1 - tanh(x)**2"),
-        Case((CUBIC, tensor(-2.0)), label="x**3 at x = -2: f'' = -12"),
-    ]
-
-
-def _second_hidden(rng: np.random.Generator) -> list[Case]:
-    return [Case((_CASE_FUNCTIONS[int(rng.integers(0, len(_CASE_FUNCTIONS)))], uniform(rng, (), low=-2.0, high=2.0)),
-                 label="one of the notebook's functions at x uniform in [-2, 2)") for _ in range(4)]
-
-
-register(Exercise(
-    id="second_derivative",
-    notebook=NOTEBOOK,
-    title="A second derivative with create_graph=True",
-    signature="second_derivative(f, x)",
-    reference=second_derivative,
-    public_cases=_second_public,
-    hidden_cases=_second_hidden,
-    convention="x is a 0-d float64 tensor; return f''(x) as a Python float (a detached 0-d tensor is accepted).",
-    hints=(
-        "Make x a leaf that requires grad, then g = torch.autograd.grad(f(x), x, create_graph=True)[0] is "
-        "f'(x) with its own graph.",
-        "Differentiate g once more: torch.autograd.grad(g, x)[0] is f''(x); return it with .item().",
-    ),
-    mistakes=(
-        Mistake("first-derivative",
-                "This is f'(x), the first derivative. Differentiate it once more: compute it with "
-                "create_graph=True, then take the gradient of the result with respect to x.",
-                wrong=lambda f, x: _derivatives(f, x)[0]),
-        Mistake("accumulated",
-                "Your result is f'(x) + f''(x): after f(x).backward(create_graph=True), x.grad already holds "
-                "f'(x), and the second backward adds f''(x) to it. Set x.grad = None before the second "
-                "backward, or use torch.autograd.grad twice.",
-                wrong=lambda f, x: sum(_derivatives(f, x))),
-        Mistake("sign-flip",
-                "Your result has the wrong sign. Check the order of operations: f''(x) is the derivative of "
-                "f'(x), with no minus sign added.",
-                wrong=lambda f, x: -_derivatives(f, x)[1]),
     ),
 ))
 
@@ -282,5 +218,77 @@ register(Exercise(
         Mistake("ascent",
                 "Your weights move uphill: gradient descent subtracts lr * grad (w -= lr * w.grad).",
                 wrong=lambda w0, x, y, lr, steps: _sgd_by_hand(w0, x, y, lr, steps, sign=-1.0)),
+    ),
+))
+
+
+# --- second_derivative --------------------------------------------------------------------------------------
+
+CUBIC = named("x_cubed", lambda x: x**3, "x**3")
+SINE = named("sin_x", torch.sin, "sin(x)")
+LOG_COSH = named("log_cosh_x", lambda x: torch.log(torch.cosh(x)), "log(cosh(x))")
+BUMP = named("gaussian_bump_x", lambda x: torch.exp(-(x**2) / 2), "exp(-x**2 / 2)")
+_CASE_FUNCTIONS = (CUBIC, SINE, LOG_COSH, BUMP)
+
+
+def second_derivative(f: Callable[[torch.Tensor], torch.Tensor], x: torch.Tensor) -> float:
+    """Reference: f''(x) as a Python float, for a scalar function f and a 0-d tensor x, via create_graph."""
+    x = x.detach().clone().requires_grad_(True)
+    # create_graph=True records the backward pass itself, so f'(x) is a function of x we can differentiate.
+    (first,) = torch.autograd.grad(f(x), x, create_graph=True)
+    (second,) = torch.autograd.grad(first, x)
+    return float(second)
+
+
+def _derivatives(f: Callable[[torch.Tensor], torch.Tensor], x: torch.Tensor) -> tuple[float, float]:
+    x = x.detach().clone().requires_grad_(True)
+    (first,) = torch.autograd.grad(f(x), x, create_graph=True)
+    (second,) = torch.autograd.grad(first, x)
+    return float(first.detach()), float(second)
+
+
+def _second_public() -> list[Case]:
+    return [
+        Case((CUBIC, tensor(1.5)), label="x**3 at x = 1.5: f'' = 6x = 9"),
+        Case((SINE, tensor(1.0)), label="sin(x) at x = 1: f'' = -sin(1)"),
+        Case((BUMP, tensor(0.0)), label="exp(-x**2/2) at its peak x = 0: f' = 0, f'' = -1"),
+        Case((LOG_COSH, tensor(0.5)), label="log(cosh(x)) at x = 0.5: f'' = 1 - tanh(x)**2"),
+        Case((CUBIC, tensor(-2.0)), label="x**3 at x = -2: f'' = -12"),
+    ]
+
+
+def _second_hidden(rng: np.random.Generator) -> list[Case]:
+    return [Case((_CASE_FUNCTIONS[int(rng.integers(0, len(_CASE_FUNCTIONS)))], uniform(rng, (), low=-2.0, high=2.0)),
+                 label="one of the notebook's functions at x uniform in [-2, 2)") for _ in range(4)]
+
+
+register(Exercise(
+    id="second_derivative",
+    notebook=NOTEBOOK,
+    title="A second derivative with create_graph=True",
+    signature="second_derivative(f, x)",
+    reference=second_derivative,
+    public_cases=_second_public,
+    hidden_cases=_second_hidden,
+    convention="x is a 0-d float64 tensor; return f''(x) as a Python float (a detached 0-d tensor is accepted).",
+    hints=(
+        "Make x a leaf that requires grad, then g = torch.autograd.grad(f(x), x, create_graph=True)[0] is "
+        "f'(x) with its own graph.",
+        "Differentiate g once more: torch.autograd.grad(g, x)[0] is f''(x); return it with .item().",
+    ),
+    mistakes=(
+        Mistake("first-derivative",
+                "This is f'(x), the first derivative. Differentiate it once more: compute it with "
+                "create_graph=True, then take the gradient of the result with respect to x.",
+                wrong=lambda f, x: _derivatives(f, x)[0]),
+        Mistake("accumulated",
+                "Your result is f'(x) + f''(x): after f(x).backward(create_graph=True), x.grad already holds "
+                "f'(x), and the second backward adds f''(x) to it. Set x.grad = None before the second "
+                "backward, or use torch.autograd.grad twice.",
+                wrong=lambda f, x: sum(_derivatives(f, x))),
+        Mistake("sign-flip",
+                "Your result has the wrong sign. Check the order of operations: f''(x) is the derivative of "
+                "f'(x), with no minus sign added.",
+                wrong=lambda f, x: -_derivatives(f, x)[1]),
     ),
 ))

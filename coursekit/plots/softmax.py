@@ -56,8 +56,8 @@ def jacobian_heatmap(ax: Axes, jacobian: torch.Tensor | np.ndarray, *, labels: S
     # classes are numbered from 1, as in the formulas: rows p1..pn, columns z1..zn
     ax.set_xticks(range(n), list(labels) if labels is not None else [f"z{k + 1}" for k in range(n)])
     ax.set_yticks(range(n), list(labels) if labels is not None else [f"p{k + 1}" for k in range(n)])
-    ax.figure.colorbar(image, ax=ax, shrink=0.8, label="∂p_i / ∂z_j")
-    style_axes(ax, title=title, xlabel="logit z_j (column)", ylabel="probability p_i (row)", grid=False)
+    ax.figure.colorbar(image, ax=ax, shrink=0.8, label=r"$\partial p_i / \partial z_j$")
+    style_axes(ax, title=title, xlabel=r"logit $z_j$ (column)", ylabel=r"probability $p_i$ (row)", grid=False)
     for side in ("top", "right"):
         ax.spines[side].set_visible(True)
     return ax

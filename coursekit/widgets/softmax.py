@@ -79,9 +79,9 @@ class TemperatureExplorer(Explorer):
         (self.marker,) = self.ax_h.plot([], [], marker="o", color=color("vermillion"), markersize=8,
                                         linestyle="", label="current T")
         self.ax_h.set_xscale("log")
-        self.ax_h.set_ylim(0, np.log(n) * 1.15)
+        self.ax_h.set_ylim(0, np.log(n) * 1.45)
         style_axes(self.ax_h, xlabel="temperature T (log scale)", ylabel="entropy (nats)", legend=True)
-        self.ax_h.legend(frameon=False, fontsize=8, loc="center left")
+        self.ax_h.legend(frameon=False, fontsize=8, loc="upper left")
         return fig
 
     def update(self, params: Mapping[str, Any]) -> None:
@@ -89,7 +89,10 @@ class TemperatureExplorer(Explorer):
         p = tempered_softmax(self.logits, t)
         for bar, text, value, ref in zip(self.bars, self.values, p, self.reference, strict=True):
             bar.set_height(value)
-            text.set_position((bar.get_x() + bar.get_width() / 2, max(value, ref) + 0.03))
+            # The value sits on its bar; only when the T = 1 diamond is close above the bar does it move over
+            # the diamond, so a number is never read as the diamond's value.
+            above = max(value, ref) if 0 <= ref - value < 0.12 else value
+            text.set_position((bar.get_x() + bar.get_width() / 2, above + 0.03))
             text.set_text(f"{value:.2f}")
         h = entropy_nats(p)
         self.marker.set_data([t], [h])

@@ -83,3 +83,15 @@ def test_render_function_and_unknown_parameter():
     assert len(fig.axes) == 2
     with pytest.raises(TypeError, match="temperature"):
         render_temperature_explorer(temp=0.5)
+
+
+@pytest.mark.parametrize("temperature", [0.05, 0.3, 1.0, 30.0])
+def test_value_labels_sit_on_their_bars_not_on_a_distant_diamond(temperature):
+    explorer = TemperatureExplorer()
+    explorer.render(temperature=temperature)
+    for bar, text, ref in zip(explorer.bars, explorer.values, explorer.reference, strict=True):
+        y = text.get_position()[1]
+        height = bar.get_height()
+        assert height < y <= max(height, ref) + 0.03  # above its bar, and never floating above both
+        # the label (about 0.06 tall) does not cover the T = 1 diamond: the diamond is below it or clear above it
+        assert ref < y or ref >= y + 0.09
