@@ -29,7 +29,7 @@ from typing import Any, TextIO
 import coursekit
 from coursekit.exercises import by_notebook, notebooks
 from coursekit.exercises.model import Case, Exercise
-from coursekit.grading.compare import ErrorInfo, describe_call, judge
+from coursekit.grading.compare import ErrorInfo, case_name, judge
 from coursekit.grading.cores import Claim, Cores
 from coursekit.grading.gradebook import JOURNAL, META, ExerciseResult, StudentResult, write_gradebook, write_student
 from coursekit.grading.journal import Journal, content_key
@@ -127,12 +127,6 @@ class _Progress:
             self.stream.flush()
 
 
-def _where(exercise: Exercise, case: Case, number: int) -> str:
-    if case.hidden:
-        return f"Hidden case {number}" + (f" ({case.label})" if case.label else "")
-    return f"Case {number}: {describe_call(exercise, case)}"
-
-
 def _defining_cell(exercise_id: str, notebook: Notebook) -> int | None:
     pattern = re.compile(rf"^\s*(def\s+{exercise_id}\b|{exercise_id}\s*[:=])", re.MULTILINE)
     found = [index for index, source in notebook.cells if pattern.search(source)]
@@ -165,7 +159,7 @@ def _score(spec: _Spec, run: ExerciseRun, notebook: Notebook, cells: dict[int, C
     passed = sum(v.passed for v in verdicts)
     if failure is not None:
         number = failure.case or len(verdicts) + 1
-        where = _where(ex, spec.cases[number - 1], number) if failure.kind != "not_run" and \
+        where = case_name(ex, spec.cases[number - 1], number) if failure.kind != "not_run" and \
             number <= len(spec.cases) else "Not graded"
         return ExerciseResult(**base, points=0.0, passed=passed, status="error", message=f"{where}: {failure.detail}",
                               problem=f"{failure.kind}: {failure.detail}")
@@ -325,12 +319,14 @@ def grade(*, submissions: Path | str, out: Path | str, workers: int | None = Non
             began = time.monotonic()
             result = _grade_one(box, slots.slot, data, specs, student=sub.student, source=_source(sub, path),
                                 assignment=assignment, digest=hashlib.sha256(data).hexdigest(), claim=claim)
-            journal.record(key, result.to_json(), seconds=time.monotonic() - began)
-            for other, other_path, _ in group:
-                mine = dataclasses.replace(result, student=other.student, source=_source(other, other_path))
-                write_student(out, mine, gradescope=gradescope)
-                results[other.student] = mine
-                bar.step()
+            seconds = time.monotonic() - began
+        # writing waits for the disk, not for a core: the next submission may compute meanwhile
+        journal.record(key, result.to_json(), seconds=seconds)
+        for other, other_path, _ in group:
+            mine = dataclasses.replace(result, student=other.student, source=_source(other, other_path))
+            write_student(out, mine, gradescope=gradescope)
+            results[other.student] = mine
+            bar.step()
 
     try:
         if todo:

@@ -16,7 +16,7 @@ import numpy as np
 from coursekit.exercises.model import Case, Exercise
 from coursekit.grading.plain import Array, FunctionRef, Other, encode
 
-__all__ = ["ErrorInfo", "Outcome", "Verdict", "compare", "describe_call", "judge"]
+__all__ = ["ErrorInfo", "Outcome", "Verdict", "case_name", "compare", "describe_call", "judge"]
 
 Status = Literal["pass", "fail", "not_attempted", "error", "usage"]
 
@@ -126,6 +126,13 @@ def describe_call(exercise: Exercise, case: Case) -> str:
         parts.append(f"{name}={_fmt_value(encode(arg, keep_dtype=True))}")
     parts += [f"{k}={_fmt_value(encode(v, keep_dtype=True))}" for k, v in case.kwargs.items()]
     return f"{exercise.id}({', '.join(parts)})"
+
+
+def case_name(exercise: Exercise, case: Case, number: int) -> str:
+    """How messages name case `number` (1-based): the call for a public case, only its number for a hidden one."""
+    if case.hidden:
+        return f"Hidden case {number}" + (f" ({case.label})" if case.label else "")
+    return f"Case {number}: {describe_call(exercise, case)}"
 
 
 def _where(index: tuple[int, ...]) -> str:
@@ -272,24 +279,24 @@ def _run_wrong(exercise: Exercise) -> Callable[[Case, Callable[..., Any]], Any]:
 def judge(exercise: Exercise, case: Case, expected: Any, outcome: Outcome, *, number: int,
           wrong_output: Callable[[Case, Callable[..., Any]], Any] | None = None) -> Verdict:
     """The verdict for case `number` (1-based): compare, then look for a known mistake on failure."""
-    where = f"Hidden case {number}" + (f" ({case.label})" if case.label else "") if case.hidden else \
-        f"Case {number}: {describe_call(exercise, case)}"
     if outcome.error is not None:
         if outcome.error.not_implemented:
             return Verdict("not_attempted", NOT_ATTEMPTED)
-        return Verdict("error", f"{where}: raised {outcome.error.type_name}: {outcome.error.last_line}")
+        return Verdict("error", f"{case_name(exercise, case, number)}: raised {outcome.error.type_name}: "
+                       f"{outcome.error.last_line}")
     if outcome.value is None and expected is not None:
         return Verdict("not_attempted", NOT_ATTEMPTED if exercise.kind == "value" else
                        "Your function returned None: did you forget the `return` statement? " + NOT_ATTEMPTED)
     if outcome.mutated:
-        return Verdict("fail", f"{where}: your function modified its input {', '.join(outcome.mutated)} in place. "
+        return Verdict("fail", f"{case_name(exercise, case, number)}: your function modified its input "
+                       f"{', '.join(outcome.mutated)} in place. "
                        "Compute a new tensor instead (x = x * 2, not x *= 2 or x.mul_(2)).")
     if exercise.warning_free and outcome.warnings:
-        return Verdict("fail", f"{where}: produced a warning: {outcome.warnings[0]}. "
+        return Verdict("fail", f"{case_name(exercise, case, number)}: produced a warning: {outcome.warnings[0]}. "
                        "The answer must be computed without overflow or invalid operations.",
                        hint=_recognise(exercise, case, expected, outcome.value, wrong_output or _run_wrong(exercise)))
     problem = compare(expected, outcome.value, exercise, hidden=case.hidden)
     if problem is None:
         return Verdict("pass")
     hint = _recognise(exercise, case, expected, outcome.value, wrong_output or _run_wrong(exercise))
-    return Verdict("fail", f"{where}: {problem}", hint=hint)
+    return Verdict("fail", f"{case_name(exercise, case, number)}: {problem}", hint=hint)

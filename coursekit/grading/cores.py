@@ -16,6 +16,7 @@ import select
 import socket
 import threading
 import time
+from collections import deque
 from collections.abc import Iterator
 from contextlib import contextmanager
 
@@ -27,23 +28,59 @@ BUSY_SHARE = 0.2  # a worker above it computes again and should get its core bac
 _TICKS = os.sysconf("SC_CLK_TCK") if hasattr(os, "sysconf") else 100
 
 
+class _FairCores:
+    """A counting semaphore that serves its waiters first come, first served.
+
+    `threading.Semaphore` lets a thread that asks at the right moment overtake one that has
+    been waiting; under a steady stream of new submissions a worker that woke from a sleep
+    could then wait for its core until the end of the run.
+    """
+
+    def __init__(self, count: int) -> None:
+        self._free = count
+        self._queue: deque[object] = deque()
+        self._changed = threading.Condition()
+
+    def acquire(self) -> None:
+        ticket = object()
+        with self._changed:
+            self._queue.append(ticket)
+            while self._queue[0] is not ticket or self._free == 0:
+                self._changed.wait()
+            self._queue.popleft()
+            self._free -= 1
+            self._changed.notify_all()  # the next in line may find a core free too
+
+    def try_acquire(self) -> bool:
+        with self._changed:
+            if self._queue or self._free == 0:
+                return False
+            self._free -= 1
+            return True
+
+    def release(self) -> None:
+        with self._changed:
+            self._free += 1
+            self._changed.notify_all()
+
+
 class Claim:
     """One submission's hold on a core: given up while its worker sleeps, taken back before it computes."""
 
-    def __init__(self, free: threading.Semaphore) -> None:
+    def __init__(self, free: _FairCores) -> None:
         self._free = free
         self.held = False
 
     def take(self) -> None:
-        """Hold a core, waiting for one if none is free."""
+        """Hold a core, waiting in line for one if none is free."""
         if not self.held:
             self._free.acquire()
             self.held = True
 
     def try_take(self) -> bool:
-        """Hold a core if one is free right now; True when held."""
+        """Hold a core if one is free right now and nobody waits for it; True when held."""
         if not self.held:
-            self.held = self._free.acquire(blocking=False)
+            self.held = self._free.try_acquire()
         return self.held
 
     def lend(self) -> None:
@@ -54,13 +91,13 @@ class Claim:
 
 
 class Cores:
-    """A fixed number of cores shared by the submissions in flight."""
+    """A fixed number of cores shared by the submissions in flight, handed out in the order asked for."""
 
     def __init__(self, count: int) -> None:
         if count < 1:
             raise ValueError(f"Cores needs at least one core, got {count}.")
         self.count = count
-        self._free = threading.Semaphore(count)
+        self._free = _FairCores(count)
 
     @contextmanager
     def claim(self) -> Iterator[Claim]:

@@ -170,6 +170,9 @@ def main(argv: list[str] | None = None) -> int:
     config, _ = receive(control)
     _warm_imports()
     prepare()
+    import gc
+    gc.collect()
+    gc.freeze()  # objects made so far stay out of every collection: forked workers do not copy their pages
     zygote = Zygote(control, config)
     missing = zygote.probe()
     send(control, {"ready": True, "seconds": time.perf_counter() - start, "missing": missing,

@@ -51,6 +51,26 @@ def test_a_lent_core_can_be_taken_by_another_claim_and_back():
         assert first.try_take() and first.held
 
 
+def test_a_waiting_claim_is_served_before_one_that_asks_later():
+    cores = Cores(1)
+    served: list[str] = []
+
+    def wait_in_line() -> None:
+        with cores.claim():
+            served.append("in line")
+
+    with cores.claim() as first:
+        waiter = threading.Thread(target=wait_in_line, daemon=True)
+        waiter.start()
+        time.sleep(0.2)  # the thread now waits for the only core
+        first.lend()
+        # the core is promised to the one in line: asking again, even at once, does not overtake it
+        assert not first.try_take()
+        waiter.join(timeout=5)
+        assert served == ["in line"]
+        assert first.try_take()  # and once it is given back, it is free again
+
+
 def test_process_tree_cpu_counts_children_and_says_none_for_a_gone_process():
     spinner = subprocess.Popen([sys.executable, "-c", "import subprocess, sys; subprocess.run([sys.executable, "
                                 "'-c', 'while True: pass'])"])
