@@ -33,9 +33,30 @@ from coursekit.grading.cores import Claim, wait_for_answer
 from coursekit.grading.isolation import SCRUBBED_ENV, Limits
 
 __all__ = ["CellNote", "ExerciseRequest", "ExerciseRun", "Failure", "Limits", "Sandbox", "SandboxError",
-           "SubmissionRun"]
+           "SubmissionRun", "remove_stale_folders"]
 
 FailureKind = Literal["missing", "timeout", "crash", "invalid", "not_run"]
+
+
+FOLDER_PREFIX = "coursekit-sandbox-"  # then the grader's process id
+
+
+def remove_stale_folders(parent: Path | None = None) -> list[Path]:
+    """Remove sandbox folders left by graders that were killed (their process is gone); returns them."""
+    parent = Path(parent or tempfile.gettempdir())
+    removed = []
+    for folder in parent.glob(FOLDER_PREFIX + "*"):
+        pid_text = folder.name[len(FOLDER_PREFIX):].split("-", 1)[0]
+        try:
+            if not pid_text.isdigit() or folder.is_symlink() or folder.stat().st_uid != os.geteuid():
+                continue
+            os.kill(int(pid_text), 0)
+        except ProcessLookupError:
+            shutil.rmtree(folder, ignore_errors=True)
+            removed.append(folder)
+        except OSError:
+            continue  # alive (another user's, or ours), or not ours to look at
+    return removed
 
 
 class SandboxError(RuntimeError):
@@ -130,7 +151,8 @@ class Sandbox:
         self.limits = limits or Limits()
         self._hidden = [str(Path(p).resolve()) for p in hidden]
         self._lock = threading.Lock()
-        self._tmp = Path(tempfile.mkdtemp(prefix="coursekit-sandbox-"))
+        remove_stale_folders()
+        self._tmp = Path(tempfile.mkdtemp(prefix=f"{FOLDER_PREFIX}{os.getpid()}-"))
         os.chmod(self._tmp, 0o711)
         for name in ("root", "work", "home"):
             (self._tmp / name).mkdir()

@@ -75,3 +75,19 @@ def test_killed_run_resumes_to_the_same_gradebook(tmp_path, hostile_class, sandb
     again = grade(submissions=hostile_class.submissions, out=out, seed=SEED, sandbox=sandbox, progress=False)
     assert again.graded == 0 and again.reused == again.students
     assert len(Journal(journal).entries) == unique
+
+
+def test_folders_of_a_killed_grader_are_removed_by_the_next_one(tmp_path):
+    from coursekit.grading.sandbox import FOLDER_PREFIX, remove_stale_folders
+
+    gone = subprocess.Popen([sys.executable, "-c", "pass"])
+    gone.wait()
+    stale = tmp_path / f"{FOLDER_PREFIX}{gone.pid}-abc"
+    (stale / "home").mkdir(parents=True)
+    (stale / "home" / "zygote.log").write_text("left behind")
+    alive = tmp_path / f"{FOLDER_PREFIX}{os.getpid()}-def"
+    alive.mkdir()
+    unrelated = tmp_path / f"{FOLDER_PREFIX}notapid"
+    unrelated.mkdir()
+    assert remove_stale_folders(tmp_path) == [stale]
+    assert not stale.exists() and alive.exists() and unrelated.exists()
