@@ -29,18 +29,17 @@ import argparse
 import asyncio
 import copy
 import csv
-import inspect
 import json
 import os
 import subprocess
 import sys
 import tempfile
-import textwrap
 import time
-import types
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
+
+from coursekit.exercises.source import reference_source, stub_source
 
 ROOT = Path(__file__).resolve().parent.parent
 RATIO_TARGET = 20.0
@@ -66,42 +65,6 @@ class Student:
 # ---------------------------------------------------------------- answers
 
 
-def _globals_used(code: types.CodeType) -> set[str]:
-    names = set(code.co_names)
-    for const in code.co_consts:
-        if isinstance(const, types.CodeType):
-            names |= _globals_used(const)
-    return names
-
-
-def reference_source(exercise: Any) -> str:
-    """Source defining the exercise's answer from its reference (and the module helpers it calls)."""
-    fn = exercise.reference
-    if fn.__name__ == "<lambda>":
-        return f"{exercise.id} = {fn()!r}\n"
-    lines, bodies, seen = ["import math", "import numpy as np", "import torch"], [], set()
-
-    def add(f: Any) -> None:
-        if f in seen:
-            return
-        seen.add(f)
-        for name in sorted(_globals_used(f.__code__)):
-            value = f.__globals__.get(name)
-            if isinstance(value, types.ModuleType):
-                alias = "" if value.__name__ == name else f" as {name}"
-                lines.append(f"import {value.__name__}{alias}")
-            elif inspect.isfunction(value) and value.__module__ == f.__module__ and value.__name__ != "<lambda>":
-                add(value)
-            elif isinstance(value, (int, float, str, tuple)):
-                lines.append(f"{name} = {value!r}")
-        bodies.append(textwrap.dedent(inspect.getsource(f)))
-
-    add(fn)
-    tail = f"{exercise.id} = {fn.__name__}()" if exercise.kind == "value" else \
-        ("" if fn.__name__ == exercise.id else f"{exercise.id} = {fn.__name__}")
-    return "\n".join(dict.fromkeys(lines)) + "\n\n" + "\n\n".join(bodies) + "\n" + tail + "\n"
-
-
 def wrong_source(exercise: Any) -> str:
     """A wrong answer: the reference's output moved (a 'sign or scale slip'), or a wrong value."""
     if exercise.kind == "value":
@@ -111,13 +74,6 @@ def wrong_source(exercise: Any) -> str:
     if name == exercise.id:
         body = body.replace(f"def {name}(", "def _ref(", 1)
     return body + f"\n\ndef {exercise.id}(*args, **kwargs):\n    return _ref(*args, **kwargs) * 2 + 1\n"
-
-
-def stub_source(exercise: Any) -> str:
-    """The unanswered stub, as handed out."""
-    if exercise.kind == "value":
-        return f"{exercise.id} = None\n"
-    return f"def {exercise.id}(*args, **kwargs):\n    raise NotImplementedError\n"
 
 
 def hostile_source(exercise: Any, attack: str) -> str:

@@ -5,11 +5,10 @@ from coursekit.widgets.base import Explorer, new_figure
 from coursekit.widgets.optimisation import (
     GradientDescentExplorer,
     MomentumExplorer,
-    PhaseDiagramExplorer,
     render_gradient_descent,
     render_momentum,
-    render_phase_diagram,
 )
+from coursekit.widgets.phase import PhaseDiagramExplorer, render_phase_diagram
 from coursekit.widgets.softmax import TemperatureExplorer, render_temperature_explorer
 
 __all__ = ["Explorer", "new_figure"]

@@ -1,5 +1,6 @@
-"""Optimisation explorers: gradient descent on a landscape, momentum beside plain descent, and the
-(learning rate, β) phase diagram of where descent converges, oscillates or diverges."""
+"""Optimisation explorers: gradient descent on a landscape and momentum beside plain descent.
+
+The (learning rate, β) phase diagram, built on the same runs, is in `coursekit.widgets.phase`."""
 
 from __future__ import annotations
 
@@ -11,37 +12,21 @@ from typing import Any
 import ipywidgets as W
 import numpy as np
 import torch
-from matplotlib.colors import ListedColormap
 from matplotlib.figure import Figure
-from matplotlib.patches import Patch
 from matplotlib.ticker import NullLocator
 
 from coursekit import landscapes
 from coursekit.plots.style import color, style_axes
 from coursekit.widgets.base import Explorer, new_figure
 
-__all__ = [
-    "PHASES",
-    "GradientDescentExplorer",
-    "MomentumExplorer",
-    "PhaseDiagramExplorer",
-    "Run",
-    "lr_values",
-    "phase_grid",
-    "render_gradient_descent",
-    "render_momentum",
-    "render_phase_diagram",
-    "run",
-]
+__all__ = ["GradientDescentExplorer", "MomentumExplorer", "Run", "lr_values", "render_gradient_descent",
+           "render_momentum", "run"]
 
 #: where a start point may be placed; contours are computed on this square once per landscape
 START_RANGE = (-5.0, 5.0)
-#: the four outcomes of a descent run, in the phase diagram's colour order
-PHASES = ("converges", "oscillates", "too slow", "diverges")
-_PHASE_COLORS = ("green", "orange", "sky", "vermillion")
-#: starting point and (lr range) of each landscape offered by the momentum and phase explorers
-_MOMENTUM_SETUPS = {"elongated": ((-2.5, 1.2), (1e-3, 1.0)), "rosenbrock": ((-1.2, 1.0), (1e-5, 1e-2))}
-_STYLE = {"description_width": "initial"}
+#: starting point and (lr range) of each landscape offered by the momentum and phase explorers (shared)
+MOMENTUM_SETUPS = {"elongated": ((-2.5, 1.2), (1e-3, 1.0)), "rosenbrock": ((-1.2, 1.0), (1e-5, 1e-2))}
+SLIDER_STYLE = {"description_width": "initial"}
 #: learning rates between the 1-2-3-5 steps, near the quadratic's bounds 2/L = 0.2 and 2(1 + β)/L = 0.3 … 0.4
 _LR_NEAR_BOUNDS = (0.15, 0.18, 0.19, 0.21, 0.22, 0.25, 0.28, 0.32, 0.35, 0.38, 0.4)
 _GAP_FLOOR = 1e-16
@@ -83,7 +68,8 @@ class Run:
         return f"diverged: f − min f grew {self.grew:.2g}×"
 
 
-def _gap(lsc: landscapes.Landscape, values: torch.Tensor) -> torch.Tensor:
+def loss_gap(lsc: landscapes.Landscape, values: torch.Tensor) -> torch.Tensor:
+    """The loss a plot shows: f − min f where the minimum is known (floored above 0), else f itself."""
     # With a known minimum the loss is the gap f − f*, floored so a log axis can show an exact 0.
     if lsc.minimum_value is None:
         return values
@@ -95,7 +81,7 @@ def run(name: str, start: tuple[float, float], *, lr: float, steps: int, beta: f
     lsc = landscapes.landscape(name)
     path = landscapes.descend(lsc, torch.tensor(start, dtype=torch.float64), lr=lr, beta=beta, steps=steps)
     with torch.no_grad():
-        loss = _gap(lsc, lsc(path))
+        loss = loss_gap(lsc, lsc(path))
     finite = torch.isfinite(path).all(-1) & torch.isfinite(loss)
     bad = int(torch.argmin(finite.to(torch.int8))) if not bool(finite.all()) else None
     return Run(path.numpy(), loss.numpy(), bad)
@@ -149,13 +135,15 @@ class _ContourPanel:
         self.ax.set_ylim(max(y0, START_RANGE[0] - 0.5), min(y1, START_RANGE[1] + 0.5))
 
 
-def _diverged_text(ax: Any) -> Any:
+def diverged_text(ax: Any) -> Any:
+    """An empty centred label on `ax`, given its text when a run diverges."""
     return ax.text(0.5, 0.5, "", transform=ax.transAxes, ha="center", va="center", fontsize=12,
                    fontweight="bold", color=color("vermillion"), zorder=10,
                    bbox={"facecolor": "white", "alpha": 0.85, "edgecolor": color("vermillion")})
 
 
-def _set_loss_axes(ax: Any, runs: Mapping[str, Run], *, log: bool) -> None:
+def set_loss_axes(ax: Any, runs: Mapping[str, Run], *, log: bool) -> None:
+    """Fit the loss panel's limits to the finite losses of `runs` (log scale when `log`)."""
     values = np.concatenate([r.finite_loss for r in runs.values()])
     steps = max(len(r.loss) for r in runs.values()) - 1
     ax.set_xlim(0, max(steps, 1))
@@ -172,7 +160,8 @@ def _set_loss_axes(ax: Any, runs: Mapping[str, Run], *, log: bool) -> None:
         ax.set_ylim(lo - pad, hi + pad)
 
 
-def _describe(run_: Run, lsc: landscapes.Landscape) -> str:
+def describe_run(run_: Run, lsc: landscapes.Landscape) -> str:
+    """One line on how a run ended: diverged, or where it stopped and how far from the minimum."""
     if run_.diverged(gap=lsc.minimum_value is not None):
         unbounded = " (f is unbounded below)" if lsc.minimum_value is None else ""
         return run_.divergence_words() + unbounded
@@ -195,9 +184,10 @@ def lr_values(lowest: float, highest: float, *, zero: bool = False) -> tuple[flo
     return (0.0, *chosen) if zero else tuple(chosen)
 
 
-def _lr_slider(value: float, values: tuple[float, ...]) -> W.SelectionSlider:
+def lr_slider(value: float, values: tuple[float, ...]) -> W.SelectionSlider:
+    """A learning-rate slider that offers exactly `values` (no rounding of the chosen rate)."""
     return W.SelectionSlider(options=[(f"{v:g}", v) for v in values], value=value, description="learning rate",
-                             continuous_update=False, style=_STYLE)
+                             continuous_update=False, style=SLIDER_STYLE)
 
 
 class GradientDescentExplorer(Explorer):
@@ -216,14 +206,14 @@ class GradientDescentExplorer(Explorer):
         d = self.defaults
         return {
             "function": W.Dropdown(options=list(landscapes.LANDSCAPES), value=d["function"], description="f",
-                                   style=_STYLE),
+                                   style=SLIDER_STYLE),
             "x0": W.FloatSlider(value=d["x0"], min=START_RANGE[0], max=START_RANGE[1], step=0.1,
-                                description="start x", continuous_update=False, style=_STYLE),
+                                description="start x", continuous_update=False, style=SLIDER_STYLE),
             "y0": W.FloatSlider(value=d["y0"], min=START_RANGE[0], max=START_RANGE[1], step=0.1,
-                                description="start y", continuous_update=False, style=_STYLE),
-            "lr": _lr_slider(d["lr"], lr_values(1e-4, 2.0, zero=True)),
+                                description="start y", continuous_update=False, style=SLIDER_STYLE),
+            "lr": lr_slider(d["lr"], lr_values(1e-4, 2.0, zero=True)),
             "steps": W.IntSlider(value=d["steps"], min=0, max=200, step=5, description="steps",
-                                 continuous_update=False, style=_STYLE),
+                                 continuous_update=False, style=SLIDER_STYLE),
         }
 
     def build(self, params: Mapping[str, Any]) -> Figure:
@@ -237,7 +227,7 @@ class GradientDescentExplorer(Explorer):
         (self.end_star,) = ax_c.plot([], [], "*", ms=13, color=color("blue"), mec="black", mew=0.5, zorder=4)
         (self.loss_line,) = self.ax_l.plot([], [], color=color("blue"), lw=1.8)
         (self.loss_end,) = self.ax_l.plot([], [], "x", ms=10, mew=2, color=color("vermillion"), clip_on=False)
-        self.texts = [_diverged_text(ax_c), _diverged_text(self.ax_l)]
+        self.texts = [diverged_text(ax_c), diverged_text(self.ax_l)]
         style_axes(self.ax_l, xlabel="step")
         return fig
 
@@ -257,12 +247,12 @@ class GradientDescentExplorer(Explorer):
         for text in self.texts:
             text.set_text(result.divergence_words() if diverged else "")
             text.set_visible(diverged)
-        _set_loss_axes(self.ax_l, {"run": result}, log=log)
+        set_loss_axes(self.ax_l, {"run": result}, log=log)
         self.ax_l.set_ylabel("f − min f (log scale)" if log else "f(x, y)")
         self.panel.ax.set_title(f"f = {lsc.formula}", fontsize=10, y=1.0)
         self.ax_l.set_title("loss per step", fontsize=10, y=1.0)
         assert self.fig is not None
-        note = "lr = 0: the point never moves" if lr == 0 else _describe(result, lsc)
+        note = "lr = 0: the point never moves" if lr == 0 else describe_run(result, lsc)
         self.fig.suptitle(f"Gradient descent, lr = {lr:.3g}, {steps} steps: {note}", fontsize=12)
 
 
@@ -279,13 +269,13 @@ class MomentumExplorer(Explorer):
     def controls(self) -> dict[str, W.ValueWidget]:
         d = self.defaults
         return {
-            "function": W.Dropdown(options=list(_MOMENTUM_SETUPS), value=d["function"], description="f",
-                                   style=_STYLE),
-            "lr": _lr_slider(d["lr"], lr_values(1e-4, 1.0, zero=True)),
+            "function": W.Dropdown(options=list(MOMENTUM_SETUPS), value=d["function"], description="f",
+                                   style=SLIDER_STYLE),
+            "lr": lr_slider(d["lr"], lr_values(1e-4, 1.0, zero=True)),
             "beta": W.FloatSlider(value=d["beta"], min=0.0, max=0.99, step=0.01, description="momentum β",
-                                  continuous_update=False, style=_STYLE),
+                                  continuous_update=False, style=SLIDER_STYLE),
             "steps": W.IntSlider(value=d["steps"], min=0, max=300, step=10, description="steps",
-                                 continuous_update=False, style=_STYLE),
+                                 continuous_update=False, style=SLIDER_STYLE),
         }
 
     def build(self, params: Mapping[str, Any]) -> Figure:
@@ -300,7 +290,7 @@ class MomentumExplorer(Explorer):
                                 label=label)
             (loss,) = self.ax_l.plot([], [], color=color(key), lw=1.8, label=label)
             self.lines[key] = (path, loss)
-        self.texts = [_diverged_text(ax_c), _diverged_text(self.ax_l)]
+        self.texts = [diverged_text(ax_c), diverged_text(self.ax_l)]
         style_axes(self.ax_l, xlabel="step", ylabel="f − min f (log scale)")
         self.legend = self.ax_l.legend(frameon=False, fontsize=8, loc="lower left")
         return fig
@@ -309,7 +299,7 @@ class MomentumExplorer(Explorer):
         name, steps = params["function"], int(params["steps"])
         lr, beta = float(params["lr"]), float(params["beta"])
         lsc = landscapes.landscape(name)
-        start = _MOMENTUM_SETUPS[name][0]
+        start = MOMENTUM_SETUPS[name][0]
         runs = {"plain": run(name, start, lr=lr, steps=steps), "momentum": run(name, start, lr=lr, beta=beta,
                                                                                 steps=steps)}
         self.panel.show(name, np.array([start]))
@@ -323,7 +313,7 @@ class MomentumExplorer(Explorer):
         for text in self.texts:
             text.set_text(" and ".join(names[k] for k in diverged) + " diverged" if diverged else "")
             text.set_visible(bool(diverged))
-        _set_loss_axes(self.ax_l, runs, log=True)
+        set_loss_axes(self.ax_l, runs, log=True)
         self.panel.ax.set_title(f"f = {lsc.formula}, lr = {lr:.3g}", fontsize=10, y=1.0)
         self.ax_l.set_title("loss per step", fontsize=10, y=1.0)
         gap = {k: r.loss[-1] for k, r in runs.items() if k not in diverged}
@@ -344,121 +334,6 @@ class MomentumExplorer(Explorer):
         self.fig.suptitle(f"Momentum vs plain descent: {claim}", fontsize=11)
 
 
-def phase_grid(name: str, *, steps: int, n_lr: int = 48, n_beta: int = 30,
-               tol: float = 1e-6) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-    """Outcome of momentum descent for every (lr, β) of a grid: lr edges, β edges and phase indices.
-
-    Phase indices follow PHASES: 0 converges (f − min f below tol · its start value), 3 diverges
-    (non-finite or above its start value at the end), 1 oscillates (bounded, the loss rose by more than
-    a millionth of itself at some step), 2 too slow (the loss only fell, but not far enough).
-    """
-    lsc = landscapes.landscape(name)
-    start, (lr_lo, lr_hi) = _MOMENTUM_SETUPS[name]
-    lr_edges = np.geomspace(lr_lo, lr_hi, n_lr + 1)
-    beta_edges = np.linspace(0.0, 0.99, n_beta + 1)
-    lr_mid = np.sqrt(lr_edges[:-1] * lr_edges[1:])
-    beta_mid = 0.5 * (beta_edges[:-1] + beta_edges[1:])
-    lr_t, beta_t = torch.meshgrid(torch.tensor(lr_mid), torch.tensor(beta_mid), indexing="xy")
-    x0 = torch.tensor(start, dtype=torch.float64).expand(*lr_t.shape, 2)
-    path = landscapes.descend(lsc, x0, lr=lr_t, beta=beta_t, steps=steps)
-    with torch.no_grad():
-        gap = _gap(lsc, lsc(path)).numpy()  # (steps + 1, n_beta, n_lr)
-    finite = np.isfinite(gap).all(0)
-    with np.errstate(invalid="ignore"):
-        went_up = (np.diff(gap, axis=0) > 1e-6 * gap[:-1]).any(0)
-        phase = np.where(went_up, 1, 2)
-        phase = np.where(gap[-1] < tol * gap[0], 0, phase)
-        phase = np.where(~finite | (gap[-1] > gap[0]), 3, phase)
-    return lr_edges, beta_edges, phase
-
-
-@lru_cache(maxsize=16)
-def _cached_phase_grid(name: str, steps: int) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-    return phase_grid(name, steps=steps)
-
-
-class PhaseDiagramExplorer(Explorer):
-    """Where momentum descent converges, oscillates or diverges over (lr, β), and one chosen run."""
-
-    defaults: Mapping[str, Any] = {"function": "elongated", "steps": 100, "lr": 0.1, "beta": 0.5}
-    sample_moves = (
-        {"lr": 0.3}, {"beta": 0.9}, {"lr": 0.5}, {"lr": 0.02, "beta": 0.2}, {"steps": 200},
-        {"function": "rosenbrock", "lr": 1e-3, "beta": 0.9, "steps": 100}, {"lr": 3e-3}, {"beta": 0.5},
-        {"function": "elongated", "lr": 0.1, "beta": 0.5},
-    )
-
-    def controls(self) -> dict[str, W.ValueWidget]:
-        d = self.defaults
-        return {
-            "function": W.Dropdown(options=list(_MOMENTUM_SETUPS), value=d["function"], description="f",
-                                   style=_STYLE),
-            "steps": W.IntSlider(value=d["steps"], min=20, max=300, step=20, description="steps",
-                                 continuous_update=False, style=_STYLE),
-            "lr": _lr_slider(d["lr"], lr_values(1e-5, 1.0)),
-            "beta": W.FloatSlider(value=d["beta"], min=0.0, max=0.99, step=0.01, description="momentum β",
-                                  continuous_update=False, style=_STYLE),
-        }
-
-    def build(self, params: Mapping[str, Any]) -> Figure:
-        fig = new_figure(width=9.5, height=4.0)
-        fig.set_layout_engine(None)
-        self.ax_p, self.ax_l = fig.subplots(1, 2)
-        fig.subplots_adjust(left=0.07, right=0.98, bottom=0.13, top=0.82, wspace=0.25)
-        self.cmap = ListedColormap([color(k) for k in _PHASE_COLORS])
-        self.mesh: Any = None
-        self.key: tuple[str, int] | None = None
-        (self.bound,) = self.ax_p.plot([], [], "--", color="black", lw=1.4, label="lr = 2(1 + β)/L")
-        (self.marker,) = self.ax_p.plot([], [], "o", ms=10, mfc="white", mec="black", mew=2,
-                                        label="chosen run", clip_on=False, zorder=5)
-        words = ("converges: gap < 1e-6 × start", "oscillates: bounded, loss rose",
-                 "too slow: loss only fell", "diverges")
-        handles = [Patch(color=color(k), label=w) for k, w in zip(_PHASE_COLORS, words, strict=True)]
-        self.legend = self.ax_p.legend(handles=[*handles, self.bound, self.marker], frameon=True, fontsize=7,
-                                       loc="lower left", framealpha=0.9)
-        self.ax_p.set_xscale("log")
-        self.ax_p.xaxis.set_minor_locator(NullLocator())
-        style_axes(self.ax_p, xlabel="learning rate (log scale)", ylabel="momentum β", grid=False)
-        (self.loss_line,) = self.ax_l.plot([], [], color=color("blue"), lw=1.8)
-        self.text = _diverged_text(self.ax_l)
-        style_axes(self.ax_l, xlabel="step", ylabel="f − min f (log scale)")
-        return fig
-
-    def update(self, params: Mapping[str, Any]) -> None:
-        name, steps = params["function"], int(params["steps"])
-        lr, beta = float(params["lr"]), float(params["beta"])
-        lsc = landscapes.landscape(name)
-        lr_edges, beta_edges, phase = _cached_phase_grid(name, steps)
-        if self.key != (name, steps):
-            if self.mesh is not None:
-                self.mesh.remove()
-            self.mesh = self.ax_p.pcolormesh(lr_edges, beta_edges, phase, cmap=self.cmap, vmin=-0.5, vmax=3.5)
-            self.ax_p.set_xlim(lr_edges[0], lr_edges[-1])
-            self.ax_p.set_ylim(beta_edges[0], beta_edges[-1])
-            bound_text = self.legend.get_texts()[len(PHASES)]
-            if name == "elongated":  # the quadratic's exact stability bound, L = κ = 10
-                b = np.linspace(0.0, 0.99, 50)
-                self.bound.set_data(2 * (1 + b) / landscapes.ELONGATED_KAPPA, b)
-                bound_text.set_text("lr = 2(1 + β)/L")
-            else:
-                self.bound.set_data([], [])
-                bound_text.set_text("no bound line: not a quadratic")
-            self.key = (name, steps)
-        self.marker.set_data([np.clip(lr, lr_edges[0], lr_edges[-1])], [beta])
-        result = run(name, _MOMENTUM_SETUPS[name][0], lr=lr, beta=beta, steps=steps)
-        loss = result.finite_loss
-        self.loss_line.set_data(np.arange(len(loss)), loss)
-        diverged = result.diverged(gap=True)
-        self.text.set_text(result.divergence_words() if diverged else "")
-        self.text.set_visible(diverged)
-        _set_loss_axes(self.ax_l, {"run": result}, log=True)
-        self.ax_p.set_title(f"outcome after {steps} steps on {lsc.formula}", fontsize=10, y=1.0)
-        self.ax_l.set_title(f"lr = {lr:.3g}, β = {beta:.2f}: {_describe(result, lsc)}", fontsize=9, y=1.0)
-        shares = {p: float((phase == i).mean()) for i, p in enumerate(PHASES)}
-        assert self.fig is not None
-        self.fig.suptitle("Momentum descent " + ", ".join(f"{p} on {s:.0%}" for p, s in shares.items())
-                          + " of the (lr, β) grid", fontsize=11)
-
-
 def render_gradient_descent(**params: Any) -> Figure:
     """The gradient descent explorer's figure (see GradientDescentExplorer.defaults)."""
     return GradientDescentExplorer().render(**params)
@@ -467,8 +342,3 @@ def render_gradient_descent(**params: Any) -> Figure:
 def render_momentum(**params: Any) -> Figure:
     """The momentum explorer's figure (see MomentumExplorer.defaults)."""
     return MomentumExplorer().render(**params)
-
-
-def render_phase_diagram(**params: Any) -> Figure:
-    """The phase diagram explorer's figure (see PhaseDiagramExplorer.defaults)."""
-    return PhaseDiagramExplorer().render(**params)

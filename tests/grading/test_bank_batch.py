@@ -8,10 +8,11 @@ import json
 import pytest
 
 from coursekit.exercises import by_notebook, notebooks
+from coursekit.exercises.source import reference_source, stub_source
 from coursekit.grading.batch import grade
 
 from .conftest import SEED
-from .corpus import FIRST, notebook, reference_source, stub_source
+from .corpus import FIRST, notebook
 
 
 @pytest.mark.parametrize("assignment", notebooks())

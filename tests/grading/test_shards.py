@@ -12,12 +12,13 @@ import pytest
 
 from coursekit.cli import main
 from coursekit.exercises import get
+from coursekit.exercises.source import stub_source
 from coursekit.grading.batch import grade
 from coursekit.grading.gradebook import merge
 from coursekit.grading.submissions import in_shard, parse_shard
 
 from .conftest import SEED
-from .corpus import FIRST, GOOD, notebook, stub_source, write_notebook
+from .corpus import FIRST, GOOD, notebook, write_notebook
 
 ANSWERS = {
     "right": GOOD,

@@ -20,7 +20,8 @@ from coursekit.widgets import (
     render_momentum,
     render_phase_diagram,
 )
-from coursekit.widgets.optimisation import PHASES, lr_values, phase_grid, run
+from coursekit.widgets.optimisation import lr_values, run
+from coursekit.widgets.phase import PHASES, phase_grid
 
 matplotlib.use("Agg")
 
