@@ -29,6 +29,12 @@ nbval: $(STAMP)
 	$(PYTEST) -p no:cacheprovider --nbval --nbval-current-env --nbval-sanitize-with tests/nbval_sanitize.cfg \
 		-n 2 --dist loadfile $(NOTEBOOKS)
 
+browser: $(STAMP)
+	$(PYTEST) -m browser -rs tests/browser
+
+binder: $(STAMP)
+	$(PYTEST) -m binder tests/binder
+
 ## make notebooks: re-execute every notebook in place on the CPU so stored outputs are current
 notebooks: $(STAMP)
 	COURSEKIT_DEVICE=cpu $(PY) -m coursekit.notebooks $(NOTEBOOKS)
