@@ -29,7 +29,7 @@ from typing import Any, TextIO
 import coursekit
 from coursekit.exercises import by_notebook, notebooks
 from coursekit.exercises.model import Case, Exercise
-from coursekit.grading.compare import ErrorInfo, case_name, judge
+from coursekit.grading.compare import ErrorInfo, case_name, judge, tally
 from coursekit.grading.cores import Claim, Cores
 from coursekit.grading.gradebook import JOURNAL, META, ExerciseResult, StudentResult, write_gradebook, write_student
 from coursekit.grading.journal import Journal, content_key
@@ -156,15 +156,13 @@ def _score(spec: _Spec, run: ExerciseRun, notebook: Notebook, cells: dict[int, C
         if verdict.status == "not_attempted":
             return ExerciseResult(**base, points=0.0, passed=0, status="not_attempted", message=verdict.message)
         verdicts.append(verdict)
-    passed = sum(v.passed for v in verdicts)
+    passed, points, first = tally(verdicts, ex.points)
     if failure is not None:
         number = failure.case or len(verdicts) + 1
         where = case_name(ex, spec.cases[number - 1], number) if failure.kind != "not_run" and \
             number <= len(spec.cases) else "Not graded"
         return ExerciseResult(**base, points=0.0, passed=passed, status="error", message=f"{where}: {failure.detail}",
                               problem=f"{failure.kind}: {failure.detail}")
-    first = next((v for v in verdicts if not v.passed), None)
-    points = round(ex.points * passed / len(verdicts), 2) if verdicts else 0.0
     return ExerciseResult(**base, points=points, passed=passed, status=first.status if first else "pass",
                           message=first.message if first else "", hint=first.hint if first else None)
 

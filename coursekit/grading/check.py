@@ -22,7 +22,7 @@ import torch
 
 from coursekit.exercises import get
 from coursekit.exercises.model import Case, Exercise
-from coursekit.grading.compare import NOT_ATTEMPTED, ErrorInfo, Outcome, Verdict, judge
+from coursekit.grading.compare import NOT_ATTEMPTED, ErrorInfo, Outcome, Verdict, judge, tally
 from coursekit.grading.plain import Array, encode, materialize
 
 __all__ = ["CheckResult", "Message", "check", "hint", "run_case", "solution"]
@@ -221,25 +221,24 @@ def _check(target: Any, value: Any) -> CheckResult:
         candidate = target
     if exercise.kind == "value" and value is _MISSING:
         return _usage(f"{exercise.id} asks for a value: check({exercise.id!r}, your_answer).")
+    cases = exercise.cases()
     if candidate is None:
-        return CheckResult(exercise.id, exercise.title, 0, len(exercise.cases()), 0.0, exercise.points,
+        return CheckResult(exercise.id, exercise.title, 0, len(cases), 0.0, exercise.points,
                            Verdict("not_attempted", NOT_ATTEMPTED), exercise.convention)
     if exercise.kind == "function" and not callable(candidate):
         return _usage(f"{exercise.id} asks for a function; you passed {type(candidate).__name__}. "
                       f"Define `def {exercise.signature or exercise.id + '(...)'}:` and call check({exercise.id}).")
     verdicts: list[Verdict] = []
     with _kernel_state_preserved():
-        for number, case in enumerate(exercise.cases(), start=1):
+        for number, case in enumerate(cases, start=1):
             expected = encode(exercise.expected(case))
             outcome = run_case(exercise, case, candidate)
             verdict = judge(exercise, case, expected, outcome, number=number)
             if verdict.status == "not_attempted":
-                return CheckResult(exercise.id, exercise.title, 0, len(exercise.cases()), 0.0,
+                return CheckResult(exercise.id, exercise.title, 0, len(cases), 0.0,
                                    exercise.points, verdict, exercise.convention)
             verdicts.append(verdict)
-    passed = sum(v.passed for v in verdicts)
-    first = next((v for v in verdicts if not v.passed), None)
-    points = round(exercise.points * passed / len(verdicts), 2) if verdicts else 0.0
+    passed, points, first = tally(verdicts, exercise.points)
     return CheckResult(exercise.id, exercise.title, passed, len(verdicts), points, exercise.points, first,
                        exercise.convention)
 

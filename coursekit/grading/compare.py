@@ -7,7 +7,7 @@ check() and the batch grader give the same verdict for the same output.
 from __future__ import annotations
 
 import inspect
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from typing import Any, Literal
 
@@ -16,7 +16,7 @@ import numpy as np
 from coursekit.exercises.model import Case, Exercise
 from coursekit.grading.plain import Array, FunctionRef, Other, encode
 
-__all__ = ["ErrorInfo", "Outcome", "Verdict", "case_name", "compare", "describe_call", "judge"]
+__all__ = ["ErrorInfo", "Outcome", "Verdict", "case_name", "compare", "describe_call", "judge", "tally"]
 
 Status = Literal["pass", "fail", "not_attempted", "error", "usage"]
 
@@ -54,6 +54,13 @@ class Verdict:
     @property
     def passed(self) -> bool:
         return self.status == "pass"
+
+
+def tally(verdicts: Sequence[Verdict], max_points: float) -> tuple[int, float, Verdict | None]:
+    """Cases passed, points (pro rata, two decimals) and the first failure: one rule for check() and the grader."""
+    passed = sum(v.passed for v in verdicts)
+    points = round(max_points * passed / len(verdicts), 2) if verdicts else 0.0
+    return passed, points, next((v for v in verdicts if not v.passed), None)
 
 
 NOT_ATTEMPTED = ("Not attempted yet: replace `raise NotImplementedError` (or `None`) with your answer, "
