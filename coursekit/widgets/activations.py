@@ -16,7 +16,7 @@ from matplotlib.patches import Patch
 from matplotlib.ticker import MaxNLocator
 
 from coursekit.plots.style import color, style_axes
-from coursekit.widgets.base import Explorer, new_figure
+from coursekit.widgets.base import SLIDER_STYLE, Explorer, choice_slider, new_figure
 
 __all__ = ["ACTIVATIONS", "THRESHOLDS", "ActivationExplorer", "Saturation", "render_activation_explorer",
            "saturation"]
@@ -83,17 +83,14 @@ class ActivationExplorer(Explorer):
     )
 
     def controls(self) -> dict[str, W.ValueWidget]:
-        style = {"description_width": "initial"}
         return {
             "activation": W.Dropdown(options=list(ACTIVATIONS), value=self.defaults["activation"],
-                                     description="activation", style=style),
+                                     description="activation", style=SLIDER_STYLE),
             # Whole-number ends and a short readout: the range slider's text box has room for "−20 – 20".
             "x_range": W.FloatRangeSlider(value=self.defaults["x_range"], min=-20.0, max=20.0, step=1.0,
                                           description="input range x", readout_format=".0f",
-                                          continuous_update=False, style=style),
-            "threshold": W.SelectionSlider(options=[(f"{t:g}", t) for t in THRESHOLDS],
-                                           value=self.defaults["threshold"], description="saturated if |f'| <",
-                                           continuous_update=False, style=style),
+                                          continuous_update=False, style=SLIDER_STYLE),
+            "threshold": choice_slider(THRESHOLDS, self.defaults["threshold"], "saturated if |f'| <"),
         }
 
     def build(self, params: Mapping[str, Any]) -> Figure:

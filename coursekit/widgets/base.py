@@ -17,7 +17,10 @@ import ipywidgets as W
 from matplotlib.backends.backend_agg import FigureCanvasAgg
 from matplotlib.figure import Figure
 
-__all__ = ["Explorer", "new_figure"]
+__all__ = ["SLIDER_STYLE", "Explorer", "choice_slider", "new_figure"]
+
+#: controls show their whole description instead of cutting it to a fixed width
+SLIDER_STYLE = {"description_width": "initial"}
 
 
 def new_figure(*, width: float = 9.0, height: float = 3.8) -> Figure:
@@ -25,6 +28,12 @@ def new_figure(*, width: float = 9.0, height: float = 3.8) -> Figure:
     fig = Figure(figsize=(width, height), layout="constrained")
     FigureCanvasAgg(fig)
     return fig
+
+
+def choice_slider(values: tuple[float, ...], value: float, description: str) -> W.SelectionSlider:
+    """A slider that offers exactly `values`, shown as written (%g), so a chosen value is never rounded."""
+    return W.SelectionSlider(options=[(f"{v:g}", v) for v in values], value=value, description=description,
+                             continuous_update=False, style=SLIDER_STYLE)
 
 
 class Explorer(ABC):

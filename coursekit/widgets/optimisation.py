@@ -17,7 +17,7 @@ from matplotlib.ticker import NullLocator
 
 from coursekit import landscapes
 from coursekit.plots.style import color, style_axes
-from coursekit.widgets.base import Explorer, new_figure
+from coursekit.widgets.base import SLIDER_STYLE, Explorer, choice_slider, new_figure
 
 __all__ = ["GradientDescentExplorer", "MomentumExplorer", "Run", "lr_values", "render_gradient_descent",
            "render_momentum", "run"]
@@ -26,7 +26,6 @@ __all__ = ["GradientDescentExplorer", "MomentumExplorer", "Run", "lr_values", "r
 START_RANGE = (-5.0, 5.0)
 #: starting point and (lr range) of each landscape offered by the momentum and phase explorers (shared)
 MOMENTUM_SETUPS = {"elongated": ((-2.5, 1.2), (1e-3, 1.0)), "rosenbrock": ((-1.2, 1.0), (1e-5, 1e-2))}
-SLIDER_STYLE = {"description_width": "initial"}
 #: learning rates between the 1-2-3-5 steps, near the quadratic's bounds 2/L = 0.2 and 2(1 + β)/L = 0.3 … 0.4
 _LR_NEAR_BOUNDS = (0.15, 0.18, 0.19, 0.21, 0.22, 0.25, 0.28, 0.32, 0.35, 0.38, 0.4)
 _GAP_FLOOR = 1e-16
@@ -186,8 +185,7 @@ def lr_values(lowest: float, highest: float, *, zero: bool = False) -> tuple[flo
 
 def lr_slider(value: float, values: tuple[float, ...]) -> W.SelectionSlider:
     """A learning-rate slider that offers exactly `values` (no rounding of the chosen rate)."""
-    return W.SelectionSlider(options=[(f"{v:g}", v) for v in values], value=value, description="learning rate",
-                             continuous_update=False, style=SLIDER_STYLE)
+    return choice_slider(values, value, "learning rate")
 
 
 class GradientDescentExplorer(Explorer):

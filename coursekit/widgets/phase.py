@@ -17,10 +17,9 @@ from matplotlib.ticker import NullLocator
 
 from coursekit import landscapes
 from coursekit.plots.style import color, style_axes
-from coursekit.widgets.base import Explorer, new_figure
+from coursekit.widgets.base import SLIDER_STYLE, Explorer, new_figure
 from coursekit.widgets.optimisation import (
     MOMENTUM_SETUPS,
-    SLIDER_STYLE,
     describe_run,
     diverged_text,
     loss_gap,

@@ -11,7 +11,7 @@ import torch
 from matplotlib.figure import Figure
 
 from coursekit.plots.style import color, style_axes
-from coursekit.widgets.base import Explorer, new_figure
+from coursekit.widgets.base import SLIDER_STYLE, Explorer, new_figure
 
 __all__ = ["TemperatureExplorer", "entropy_nats", "render_temperature_explorer", "tempered_softmax"]
 
@@ -50,7 +50,7 @@ class TemperatureExplorer(Explorer):
     def controls(self) -> dict[str, W.ValueWidget]:
         return {"temperature": W.FloatLogSlider(value=self.defaults["temperature"], base=10, min=np.log10(T_MIN),
                                                 max=np.log10(T_MAX), step=0.05, description="temperature T",
-                                                readout_format=".2f", style={"description_width": "initial"})}
+                                                readout_format=".2f", style=SLIDER_STYLE)}
 
     def build(self, params: Mapping[str, Any]) -> Figure:
         fig = new_figure(width=9.0, height=3.6)
