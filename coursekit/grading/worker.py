@@ -205,7 +205,8 @@ def _answer(conn: socket.socket, number: int, outcome: Outcome, limits: Limits) 
         value = Other(f"result of {size / 2**20:.0f} MB (over the {limits.result_mb} MB limit)")
     error = [outcome.error.type_name, outcome.error.last_line] if outcome.error else None
     payload = {"value": value, "error": error, "mutated": [str(m) for m in outcome.mutated][:20],
-               "warnings": [str(w)[:300] for w in outcome.warnings][:20]}
+               "warnings": [str(w)[:300] for w in outcome.warnings][:20], "violation": str(outcome.violation)[:500],
+               "restored": [str(m) for m in outcome.restored][:20]}
     try:
         send(conn, {"event": "case", "number": number}, payload)
     except WireError as exc:
@@ -222,7 +223,7 @@ def _run_exercise(conn: socket.socket, exercise_id: str, cases: list[Any], out: 
         return
     exercise = registry.get(exercise_id)
     out_of_memory = False
-    for number, (args, kwargs, hidden) in enumerate(cases):
+    for number, (args, kwargs, hidden, extra) in enumerate(cases):
         if out_of_memory:
             # the remaining cases would only fill the memory limit again: the same verdict, at once
             skipped = ErrorInfo("MemoryError", "not run: an earlier case of this exercise ran out of memory")
@@ -231,7 +232,8 @@ def _run_exercise(conn: socket.socket, exercise_id: str, cases: list[Any], out: 
         out.reset()
         sys.stdout = sys.stderr = out
         try:
-            case = Case(tuple(materialize(args)), dict(materialize(kwargs)), "", bool(hidden))
+            case = Case(tuple(materialize(args)), dict(materialize(kwargs)), "", bool(hidden),
+                        gradient=bool(extra.get("gradient")), grad_output=materialize(extra.get("grad_output")))
             outcome = run_case(exercise, case, candidate)
         except BaseException as exc:  # noqa: BLE001 - e.g. a result whose conversion raises
             outcome = Outcome(error=ErrorInfo(type(exc).__name__, f"the result could not be read: {_error_text(exc)}"))
