@@ -89,13 +89,13 @@ class RuleGuard(TorchFunctionMode):
         super().__init__()
         self.rules = tuple(rules)
         kinds = {r.kind for r in self.rules}
-        self._forbidden = [(r, _keys(r.names)) for r in self.rules if r.kind == "forbid"]
+        self._forbidden = [(i, _keys(r.names)) for i, r in enumerate(self.rules) if r.kind == "forbid"]
         self._limited = [(r, _keys(r.names)) for r in self.rules if r.kind == "calls_at_most"]
         self._counts: list[Counter[str]] = [Counter() for _ in self._limited]
         self._watch_graph = "no_autograd" in kinds
         self._autograd = _keys(AUTOGRAD_CALLS)
         self._starters = _keys(_GRAPH_STARTERS)
-        self.first_forbidden: tuple[Rule, str] | None = None
+        self._forbidden_calls: dict[int, str] = {}  # rule index -> the first forbidden callable the code called
         self.graph_built = ""  # what first built an autograd graph, for "no autograd"
         self.backward_calls = 0
         self.create_graph_calls = 0
@@ -117,11 +117,9 @@ class RuleGuard(TorchFunctionMode):
         return result
 
     def _record(self, func: Any, args: tuple[Any, ...], kwargs: dict[str, Any]) -> None:
-        if self.first_forbidden is None:
-            for rule, keys in self._forbidden:
-                if func in keys:
-                    self.first_forbidden = (rule, keys[func])
-                    break
+        for index, keys in self._forbidden:
+            if func in keys and index not in self._forbidden_calls:
+                self._forbidden_calls[index] = keys[func]
         for i, (_, keys) in enumerate(self._limited):
             if func in keys:
                 self._counts[i][keys[func]] += 1
@@ -142,23 +140,33 @@ class RuleGuard(TorchFunctionMode):
                 self._paused -= 1
         return call
 
+    def broken(self) -> list[tuple[int, str]]:
+        """(index in `rules`, learner-facing message) for every rule the recorded calls broke, in rule order."""
+        found = []
+        limited = iter(zip(self._limited, self._counts, strict=True))
+        for index, rule in enumerate(self.rules):
+            detail = ""
+            if rule.kind == "forbid" and index in self._forbidden_calls:
+                detail = f"Your code called {display_name(self._forbidden_calls[index])}."
+            elif rule.kind == "no_autograd" and self.graph_built:
+                detail = f"Instead, {self.graph_built}."
+            elif rule.kind == "use_autograd" and self.backward_calls == 0:
+                detail = "Your code never ran a backward pass (no backward() or torch.autograd.grad)."
+            elif rule.kind == "create_graph" and self.create_graph_calls == 0:
+                detail = "Your code never called autograd with create_graph=True."
+            elif rule.kind == "calls_at_most":
+                _, counts = next(limited)
+                if sum(counts.values()) > rule.limit:
+                    calls = ", ".join(f"{display_name(n)} {k} time{'s' if k > 1 else ''}" for n, k in counts.items())
+                    detail = f"Your code called {calls} (at most {rule.limit} in all)."
+            if detail:
+                found.append((index, rule.message(detail)))
+        return found
+
     def violation(self) -> str:
-        """The message for the first rule the recorded calls broke, or "" when every rule held."""
-        if self.first_forbidden is not None:
-            rule, name = self.first_forbidden
-            return rule.message(f"Your code called {display_name(name)}.")
-        for rule in self.rules:
-            if rule.kind == "no_autograd" and self.graph_built:
-                return rule.message(f"Instead, {self.graph_built}.")
-            if rule.kind == "use_autograd" and self.backward_calls == 0:
-                return rule.message("Your code never ran a backward pass (no backward() or torch.autograd.grad).")
-            if rule.kind == "create_graph" and self.create_graph_calls == 0:
-                return rule.message("Your code never called autograd with create_graph=True.")
-        for (rule, _), counts in zip(self._limited, self._counts, strict=True):
-            if sum(counts.values()) > rule.limit:
-                calls = ", ".join(f"{display_name(n)} {k} time{'s' if k > 1 else ''}" for n, k in counts.items())
-                return rule.message(f"Your code called {calls} (at most {rule.limit} in all).")
-        return ""
+        """The message of the first rule the recorded calls broke, or "" when every rule held."""
+        broken = self.broken()
+        return broken[0][1] if broken else ""
 
 
 def _unwatched(value: Any, guard: RuleGuard) -> Any:
@@ -169,13 +177,13 @@ def _unwatched(value: Any, guard: RuleGuard) -> Any:
 
 
 def guarded_call(rules: tuple[Rule, ...], fn: Callable[..., Any], args: Iterable[Any],
-                 kwargs: dict[str, Any]) -> tuple[Any, str]:
-    """Call `fn(*args, **kwargs)` under the rules: (its result, the broken rule's message or "")."""
+                 kwargs: dict[str, Any]) -> tuple[Any, RuleGuard | None]:
+    """Call `fn(*args, **kwargs)` under the rules: its result, and the guard that watched it (None if no rules)."""
     if not rules:
-        return fn(*args, **kwargs), ""
+        return fn(*args, **kwargs), None
     guard = RuleGuard(rules)
     args = [_unwatched(a, guard) for a in args]
     kwargs = {k: _unwatched(v, guard) for k, v in kwargs.items()}
     with guard:
         result = fn(*args, **kwargs)
-    return result, guard.violation()
+    return result, guard

@@ -234,7 +234,8 @@ def _run_exercise(conn: socket.socket, exercise_id: str, cases: list[Any], out: 
         try:
             case = Case(tuple(materialize(args)), dict(materialize(kwargs)), "", bool(hidden),
                         gradient=bool(extra.get("gradient")), grad_output=materialize(extra.get("grad_output")))
-            outcome = run_case(exercise, case, candidate)
+            rules = tuple(i for i in extra.get("rules", ()) if isinstance(i, int) and 0 <= i < len(exercise.rules))
+            outcome = run_case(exercise, case, candidate, rules=rules)
         except BaseException as exc:  # noqa: BLE001 - e.g. a result whose conversion raises
             outcome = Outcome(error=ErrorInfo(type(exc).__name__, f"the result could not be read: {_error_text(exc)}"))
         _only_the_worker(pid)
