@@ -42,7 +42,7 @@ class Rule:
 SOFTMAX = ("torch.softmax", "torch.Tensor.softmax", "torch.nn.functional.softmax", "torch.special.softmax")
 LOG_SOFTMAX = ("torch.log_softmax", "torch.Tensor.log_softmax", "torch.nn.functional.log_softmax",
                "torch.special.log_softmax")
-SIGMOID = ("torch.sigmoid", "torch.Tensor.sigmoid", "torch.nn.functional.sigmoid", "torch.special.expit")
+SIGMOID = ("torch.sigmoid", "torch.Tensor.sigmoid", "torch.special.expit")  # F.sigmoid calls Tensor.sigmoid
 EXP = ("torch.exp", "torch.Tensor.exp", "torch.special.exp2", "torch.exp2", "torch.Tensor.exp2")
 #: the calls that run autograd's backward pass
 AUTOGRAD_CALLS = ("torch.autograd.grad", "torch.Tensor.backward", "torch.autograd.backward")

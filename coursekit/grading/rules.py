@@ -3,10 +3,13 @@
 `RuleGuard` is a `torch.overrides.TorchFunctionMode`: while it is active, every call of a torch
 function or tensor method made by the learner's code passes through it, so it sees
 `torch.softmax(z)`, `z.softmax(...)`, `F.softmax(...)` and `nn.Softmax()(z)` alike, and every
-backward call with its arguments. It only records; it never raises into the learner's code (a
-`try`/`except` there cannot hide a broken rule) and never changes a result. check() and the
-batch grader's worker both call the learner's function through `guarded_call`, so a rule means
-the same in the notebook and in the gradebook.
+backward call with its arguments. A few torch helpers are plain Python that never reach the
+mode (`torch.autograd.functional.hessian`, `torch.func.jacrev`); a forbidden one of those is
+recognised by its code object through a profile hook, set only while such a rule is watched.
+The guard only records; it never raises into the learner's code (a `try`/`except` there cannot
+hide a broken rule) and never changes a result. check() and the batch grader's worker both call
+the learner's function through `guarded_call`, so a rule means the same in the notebook and in
+the gradebook.
 
 Calls made by the course's own helpers (functions passed to the learner as case inputs, such as
 the f of numerical_gradient(f, x)) are not the learner's and are not recorded.
@@ -17,6 +20,7 @@ from __future__ import annotations
 import dataclasses
 import functools
 import inspect
+import sys
 from collections import Counter
 from collections.abc import Callable, Iterable
 from typing import Any
@@ -27,7 +31,7 @@ from torch.overrides import TorchFunctionMode
 from coursekit.exercises.model import NamedFunction
 from coursekit.exercises.rules import AUTOGRAD_CALLS, Rule
 
-__all__ = ["RuleGuard", "display_name", "guarded_call", "resolve"]
+__all__ = ["RuleGuard", "display_name", "guarded_call", "resolve", "resolve_all"]
 
 # Creating a leaf that requires grad, or asking for gradients, is building on autograd.
 _GRAPH_STARTERS = ("torch.Tensor.requires_grad_", *AUTOGRAD_CALLS)
@@ -54,6 +58,19 @@ def display_name(name: str) -> str:
 
 def _keys(names: Iterable[str]) -> dict[Any, str]:
     return {resolve(n): n for n in names}
+
+
+def _unseen_by_the_mode(obj: Any) -> bool:
+    """A pure-Python torch helper that never calls handle_torch_function, so a TorchFunctionMode misses it."""
+    code = getattr(obj, "__code__", None)
+    return inspect.isfunction(obj) and code is not None and "handle_torch_function" not in code.co_names
+
+
+def resolve_all(rules: Iterable[Rule]) -> None:
+    """Resolve every name the rules use now (importing what they live in), e.g. before a grader forks."""
+    for rule in rules:
+        for name in rule.names:
+            resolve(name)
 
 
 def _builds_graph(value: Any) -> bool:
@@ -90,6 +107,10 @@ class RuleGuard(TorchFunctionMode):
         self.rules = tuple(rules)
         kinds = {r.kind for r in self.rules}
         self._forbidden = [(i, _keys(r.names)) for i, r in enumerate(self.rules) if r.kind == "forbid"]
+        # forbidden plain-Python helpers, watched by code object: code -> (rule index, name)
+        self._codes = {obj.__code__: (i, keys[obj]) for i, keys in self._forbidden for obj in keys
+                       if _unseen_by_the_mode(obj)}
+        self._previous_profile: Any = None
         self._limited = [(r, _keys(r.names)) for r in self.rules if r.kind == "calls_at_most"]
         self._counts: list[Counter[str]] = [Counter() for _ in self._limited]
         self._watch_graph = "no_autograd" in kinds
@@ -129,6 +150,23 @@ class RuleGuard(TorchFunctionMode):
                 self.create_graph_calls += 1
         if self._watch_graph and not self.graph_built and func in self._starters:
             self.graph_built = f"your code called {display_name(self._starters[func])}"
+
+    def __enter__(self) -> RuleGuard:
+        if self._codes:
+            self._previous_profile = sys.getprofile()
+            sys.setprofile(self._profile)
+        return super().__enter__()
+
+    def __exit__(self, *exc: Any) -> None:
+        super().__exit__(*exc)
+        if self._codes:
+            sys.setprofile(self._previous_profile)
+
+    def _profile(self, frame: Any, event: str, arg: Any) -> None:
+        if event == "call" and not self._paused:
+            hit = self._codes.get(frame.f_code)
+            if hit is not None and hit[0] not in self._forbidden_calls:
+                self._forbidden_calls[hit[0]] = hit[1]
 
     def paused(self, fn: Callable[..., Any]) -> Callable[..., Any]:
         """`fn`, wrapped so that the torch calls it makes are not recorded (a course helper's own work)."""

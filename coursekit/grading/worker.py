@@ -29,6 +29,7 @@ from coursekit.grading.check import run_case
 from coursekit.grading.compare import ErrorInfo, Outcome
 from coursekit.grading.isolation import Limits
 from coursekit.grading.plain import Array, Other, WireError, materialize
+from coursekit.grading.rules import resolve_all
 
 __all__ = ["OutputLimitExceeded", "prepare", "serve"]
 
@@ -116,6 +117,7 @@ def prepare() -> None:
         holder.check = _skipped_check
     for exercise_id, exercise in list(registry._REGISTRY.items()):
         registry._REGISTRY[exercise_id] = dataclasses.replace(exercise, reference=_withheld(exercise))
+        resolve_all(exercise.rules)  # imports torch.func and friends once, here, not in every worker
     # draw once so fonts, the text engine and the PNG writer are loaded before any fork
     fig, ax = plt.subplots(figsize=(2, 2))
     ax.plot([0, 1], [0, 1], label="warm")

@@ -13,13 +13,13 @@ from hypothesis import strategies as st
 from hypothesis.extra.numpy import arrays
 
 from coursekit.exercises import get
+from coursekit.exercises import softmax as S
 from coursekit.exercises.softmax import (
     softmax,
     softmax_cross_entropy_grad,
     softmax_jacobian,
     softmax_with_temperature,
 )
-from coursekit.exercises import softmax as S
 from coursekit.grading.check import check, run_case
 from coursekit.grading.compare import judge
 from coursekit.grading.plain import encode
