@@ -33,6 +33,11 @@ def _exercises(args: argparse.Namespace) -> int:
     from coursekit.exercises import all_exercises, by_notebook
 
     exercises = by_notebook(args.notebook) if args.notebook else all_exercises()
+    if args.rules:
+        from coursekit.exercises.rules import rules_table
+
+        print(rules_table(exercises))
+        return 0
     current = None
     for ex in exercises:
         if ex.notebook != current:
@@ -61,6 +66,8 @@ def build_parser() -> argparse.ArgumentParser:
 
     exercises = sub.add_parser("exercises", help="list the exercise bank")
     exercises.add_argument("--notebook", help="only this notebook's exercises, e.g. 03_activations")
+    exercises.add_argument("--rules", action="store_true",
+                           help="print the rules each exercise enforces (a Markdown table)")
     exercises.set_defaults(handler=_exercises)
 
     lab = sub.add_parser("lab", help="open JupyterLab on the course's notebooks")

@@ -56,3 +56,19 @@ def test_exercises_command_suggests_on_a_typo():
 def test_console_script_is_installed():
     scripts = {ep.name: ep.value for ep in importlib.metadata.entry_points(group="console_scripts")}
     assert scripts.get("coursekit") == "coursekit.cli:main"
+
+
+def test_exercises_rules_table_lists_every_rule_and_the_readme_carries_it(capsys):
+    from pathlib import Path
+
+    from coursekit.exercises import all_exercises
+
+    assert main(["exercises", "--rules"]) == 0
+    table = capsys.readouterr().out.strip()
+    rows = table.splitlines()[2:]
+    assert len(rows) == sum(len(e.rules) for e in all_exercises()) > 20
+    assert all(rule.text.replace("|", "\\|") in table for e in all_exercises() for rule in e.rules)
+    readme = (Path(__file__).resolve().parents[1] / "README.md").read_text()
+    start = readme.index("<!-- rules table:")
+    block = readme[readme.index("\n", start) + 1:readme.index("<!-- end of rules table -->")].strip()
+    assert block == table, "README's rules table is stale: paste `coursekit exercises --rules` into it"

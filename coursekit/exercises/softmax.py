@@ -174,11 +174,6 @@ register(Exercise(
                 "maximum (here 0 and 1, next to a row holding 1000), every exponent is about −1000, exp "
                 "underflows to 0 and the row becomes 0 / 0 = nan. Take the maximum along `dim`, one per slice.",
                 wrong=_global_max_softmax),
-        Mistake("global-max-empty",
-                "A maximum over the whole tensor does not exist for an empty batch, and it is the wrong shift "
-                "anyway: take the maximum along `dim`, one per slice (it has the slice's shape, and an empty "
-                "batch simply has no slices).",
-                raised="expected reduction dim to be specified for input.numel() == 0"),
         Mistake("no-keepdim",
                 "The sum along `dim` lost its dimension, so the division broadcast the wrong way (entry (i, j) was "
                 "divided by the sum of row j). Keep the summed dimension (keepdim=True).",
