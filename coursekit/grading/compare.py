@@ -350,15 +350,21 @@ def _error_verdict(exercise: Exercise, case: Case, error: ErrorInfo, name: str) 
 def judge(exercise: Exercise, case: Case, expected: Any, outcome: Outcome, *, number: int,
           wrong_output: Callable[[Case, Callable[..., Any]], Any] | None = None) -> Verdict:
     """The verdict for case `number` (1-based): rules, then compare, then look for a known mistake on failure."""
-    name = case_name(exercise, case, number)
     if outcome.error is not None:
         if outcome.error.not_implemented:
             return Verdict("not_attempted", NOT_ATTEMPTED)
-        return _error_verdict(exercise, case, outcome.error, name)
+        return _error_verdict(exercise, case, outcome.error, case_name(exercise, case, number))
     if outcome.value is None and expected is not None:
         return Verdict("not_attempted", NOT_ATTEMPTED if exercise.kind == "value" else
                        "Your function returned None: did you forget the `return` statement? " + NOT_ATTEMPTED)
+    # a broken rule, a changed input or a warning fails the case whatever the values are
+    refused = bool(outcome.violation or outcome.restored or outcome.mutated or
+                   (exercise.warning_free and outcome.warnings))
+    problem = None if refused else compare(expected, outcome.value, exercise, hidden=case.hidden)
+    if not refused and problem is None:
+        return Verdict("pass")
     recognise = wrong_output or _run_wrong(exercise)
+    name = case_name(exercise, case, number)  # built only for a message: it formats every input
     if outcome.violation:
         # the rule decides the case; a recognised mistake in the same answer is still worth saying
         return Verdict("fail", f"{name}: {outcome.violation}",
@@ -376,9 +382,6 @@ def judge(exercise: Exercise, case: Case, expected: Any, outcome: Outcome, *, nu
         return Verdict("fail", f"{name}: produced a warning: {outcome.warnings[0]}. "
                        "The answer must be computed without overflow or invalid operations.",
                        hint=_recognise(exercise, case, expected, outcome.value, recognise))
-    problem = compare(expected, outcome.value, exercise, hidden=case.hidden)
-    if problem is None:
-        return Verdict("pass")
     if case.gradient:
         problem = f"the gradient autograd computes through your function (what a network using it would train " \
                   f"with) is not the derivative. {problem}"
