@@ -16,8 +16,6 @@ from repository import binder_url, book_url, read_repository  # noqa: E402
 REPOSITORY = read_repository(ROOT / "pyproject.toml")
 
 project = "How neural networks learn"
-author = "the course's authors"
-copyright = "the course's authors"
 language = "en"
 
 extensions = ["myst_nb", "sphinx_copybutton", "coursebook"]
@@ -65,5 +63,6 @@ html_theme_options = {
     # the search field lives in the sidebar; no second one in a header bar
     "navbar_persistent": [],
     "show_toc_level": 2,
+    "footer_content_items": [],
 }
 html_context = {"default_mode": "light"}
