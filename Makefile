@@ -6,7 +6,7 @@ STAMP := $(VENV)/.coursekit-installed
 NOTEBOOKS := $(sort $(wildcard notebooks/*.ipynb))
 PYTEST := $(PY) -m pytest
 
-.PHONY: lab test unit nbval browser binder lint notebooks bench doctor clean
+.PHONY: lab test unit nbval browser binder lint notebooks bench doctor gpu-check clean
 
 $(STAMP): pyproject.toml scripts/bootstrap.sh scripts/install_torch.sh
 	bash scripts/bootstrap.sh $(VENV)
@@ -46,5 +46,10 @@ bench: $(STAMP)
 doctor: $(STAMP)
 	$(VENV)/bin/coursekit doctor
 
+## make gpu-check: on a machine with an NVIDIA GPU, every notebook on CUDA and on the CPU, with a table
+## (its own lean environment, .venv-gpu; without a GPU, only the CPU half, in .venv; see the script's --help)
+gpu-check:
+	bash scripts/gpu_check.sh
+
 clean:
-	rm -rf $(VENV) test-output bench-output .pytest_cache .ruff_cache .hypothesis
+	rm -rf $(VENV) .venv-gpu test-output bench-output gpu-check-output .pytest_cache .ruff_cache .hypothesis
