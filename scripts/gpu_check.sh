@@ -15,13 +15,13 @@
 #      scripts/install_torch.sh into a fresh .venv-gpu (a download of a few GB);
 #   3. else a Python whose torch is another CUDA build (e.g. an offline machine's preinstalled one):
 #      the check runs on it and says that the version differs from the pinned one.
-# .venv-gpu sees that Python's packages through a .pth file and adds only what is missing
-# (ipykernel, nbval, ipywidgets, ...), from the index or, offline, from a folder of wheels
+# In cases 1 and 3, .venv-gpu sees that Python's packages through a .pth file; it adds what is missing
+# (ipykernel, nbval, ipywidgets, JupyterLab, ...: notebook 00 asserts, through doctor, that the
+# course's whole environment is there), from the index or, offline, from a folder of wheels
 # (GPU_CHECK_WHEELS, default .gpu-wheels/ when it exists), which a machine with network makes with
 #   scripts/gpu_check.sh --fetch-wheels DIR [PYTHON_VERSION [NAME...]]
 # for the target's Python version (e.g. 3.12; default: this one's), leaving out the wheels of the
 # distributions NAME... that the target already has (e.g. numpy matplotlib pillow pytest).
-# JupyterLab is not installed there (nothing runs it), so doctor lists it as missing.
 #
 # Exit code: 0 when every notebook passed on the GPU (without a GPU: in the CPU half); 1 when a
 # notebook failed there; 2 when a GPU is present but the GPU half could not run (no environment,
@@ -34,7 +34,8 @@
 #                         notebooks/zh/*.ipynb)
 #   GPU_CHECK_BANK_TESTS  pytest targets for the exercise bank (default tests/exercises; "" skips)
 #   GPU_CHECK_JOBS        notebooks run at once in each pass (default nproc/4, 1 to 4)
-#   GPU_CHECK_BUDGET      seconds from the start after which nothing new is started (default 450)
+#   GPU_CHECK_BUDGET      seconds from the start after which nothing new is started (default 450
+#                         on a GPU machine, so a run fits in 8 minutes; without a GPU, 0: no limit)
 #   GPU_CHECK_NOTEBOOK_TIMEOUT  seconds one notebook may take (default 240)
 #   GPU_CHECK_PYTHON      the Python that holds a CUDA torch (default: searched on PATH)
 #   GPU_CHECK_TORCH       auto (the order above), or preinstalled (never download torch)
@@ -93,8 +94,6 @@ case "${1:-}" in
 esac
 
 t0=$(now)
-budget=${GPU_CHECK_BUDGET:-450}
-deadline=$(awk -v a="$t0" -v b="$budget" 'BEGIN { printf "%.0f", a + b }')
 out=${GPU_CHECK_OUT:-gpu-check-output}
 mkdir -p "$out"
 out=$(cd "$out" && pwd)
@@ -140,6 +139,35 @@ jobs=${GPU_CHECK_JOBS:-$(( cores / 4 ))}
 (( jobs < 1 )) && jobs=1
 (( jobs > 4 )) && [ -z "${GPU_CHECK_JOBS:-}" ] && jobs=4
 threads=$(( cores / jobs )); (( threads < 1 )) && threads=1
+# The budget guards a GPU machine's hard time limit; a run without a GPU has none unless asked.
+budget=${GPU_CHECK_BUDGET:-}
+[ -n "$budget" ] || { [ $gpu = yes ] && budget=450 || budget=0; }
+if (( budget > 0 )); then
+    deadline=$(awk -v a="$t0" -v b="$budget" 'BEGIN { printf "%.0f", a + b }')
+    echo "  time budget: nothing new starts after ${budget}s"
+else
+    deadline=$(awk -v a="$t0" 'BEGIN { printf "%.0f", a + 10^9 }')
+fi
+
+# The notebooks, each with the KEY its result files are named by (its path under notebooks/, - for /).
+notebooks=()
+if [ -n "${GPU_CHECK_NOTEBOOKS:-}" ]; then
+    read -r -a notebooks <<<"$GPU_CHECK_NOTEBOOKS"
+else
+    shopt -s nullglob
+    notebooks=(notebooks/*.ipynb notebooks/zh/*.ipynb)
+    shopt -u nullglob
+fi
+: >"$out/notebooks.txt"
+for nb in "${notebooks[@]}"; do
+    [ -f "$nb" ] || { say "no notebook at $nb"; finish 64; }
+    key=$nb
+    if [[ $nb == notebooks/* ]]; then key=${nb#notebooks/}; else key=$(basename "$nb"); fi
+    key=${key%.ipynb}; key=${key//\//-}
+    if cut -f1 "$out/notebooks.txt" | grep -qxF "$key"; then say "two notebooks are both named $key"; finish 64; fi
+    printf '%s\t%s\n' "$key" "$nb" >>"$out/notebooks.txt"
+done
+echo "  ${#notebooks[@]} notebooks; $jobs at a time, $threads CPU threads each"
 
 # ---------------------------------------------------------------- the environment
 # find_cuda_python: the first candidate whose torch sees a GPU; prints "PATH VERSION"
@@ -236,10 +264,18 @@ gpu_environment() {  # builds .venv-gpu; sets py
     mapfile -t reqs < <(lean_requirements "$env_dir/bin/python")
     if [ -n "$wheels" ]; then
         echo "  installing what is missing of: ${reqs[*]} (from the wheels in $wheels)"
-        "${pipcmd[@]}" --no-index --find-links "$wheels" "${reqs[@]}" || return 1
+        if ! "${pipcmd[@]}" --no-index --find-links "$wheels" "${reqs[@]}"; then
+            say "the wheels in $wheels lack some of these for $("$env_dir/bin/python" -V 2>&1): make the"
+            say "folder again with --fetch-wheels for that Python version, leaving out only what is installed here"
+            return 1
+        fi
     else
         echo "  installing what is missing of: ${reqs[*]} (from the package index)"
-        "${pipcmd[@]}" "${reqs[@]}" || return 1
+        if ! "${pipcmd[@]}" "${reqs[@]}"; then
+            say "could not install them from the package index; for a machine without network, make a folder"
+            say "of wheels with --fetch-wheels on one that has it, and pass it here as GPU_CHECK_WHEELS"
+            return 1
+        fi
     fi
     echo "  installed ($(elapsed "$t")s)"
     echo "$stamp" >"$env_dir/.gpu-check-ready"
@@ -293,26 +329,8 @@ gpu_state=usable
 
 # ---------------------------------------------------------------- doctor
 phase "coursekit doctor"
-"$py" -m coursekit.cli doctor || say "doctor reports problems (in .venv-gpu, only JupyterLab is expected to be missing)"
+"$py" -m coursekit.cli doctor || say "doctor reports problems (above); notebook 00 will fail on them"
 
-# ---------------------------------------------------------------- the notebooks
-notebooks=()
-if [ -n "${GPU_CHECK_NOTEBOOKS:-}" ]; then
-    read -r -a notebooks <<<"$GPU_CHECK_NOTEBOOKS"
-else
-    shopt -s nullglob
-    notebooks=(notebooks/*.ipynb notebooks/zh/*.ipynb)
-    shopt -u nullglob
-fi
-: >"$out/notebooks.txt"
-for nb in "${notebooks[@]}"; do
-    [ -f "$nb" ] || { say "no notebook at $nb"; finish 64; }
-    key=$nb
-    if [[ $nb == notebooks/* ]]; then key=${nb#notebooks/}; else key=$(basename "$nb"); fi
-    key=${key%.ipynb}; key=${key//\//-}
-    printf '%s\t%s\n' "$key" "$nb" >>"$out/notebooks.txt"
-done
-echo "  ${#notebooks[@]} notebooks; $jobs at a time, $threads CPU threads each"
 
 # The kernels' IPython start-up file loads the memory hook (and leaves no names behind).
 ipydir=$out/ipython
@@ -325,6 +343,8 @@ _gc_spec.loader.exec_module(_gc_sys.modules["gpu_check_hook"])
 _gc_sys.modules["gpu_check_hook"].install()
 del _gc_util, _gc_sys, _gc_spec
 EOF
+# Kernels run side by side: each keeps its (unused) history in memory rather than in one shared file.
+echo "c.HistoryManager.enabled = False" >"$ipydir/profile_default/ipython_kernel_config.py"
 
 run_notebook() {  # PASS KEY PATH: one notebook under nbval in its own pytest, timed
     local pass=$1 key=$2 nb=$3 dir=$out/runs/$1 left limit start rc secs
@@ -392,10 +412,13 @@ if [ -n "$bank" ]; then
     if (( left < 30 )); then
         say "skipped: the time budget is spent"
     else
+        # xdist's workers each import torch and the bank: worth it from 4 cores on
         workers=$(( cores < 8 ? cores : 8 ))
+        bank_args=(-p no:xdist)
+        (( workers >= 4 )) && bank_args=(-n "$workers")
         read -r -a bank_targets <<<"$bank"
-        OMP_NUM_THREADS=$(( cores / workers )) timeout -k 10 "$left" "$py" -m pytest -p no:cacheprovider -q \
-            -n "$workers" "${bank_targets[@]}" >"$out/exercise_bank.log" 2>&1
+        OMP_NUM_THREADS=$(( workers >= 4 ? cores / workers : cores )) timeout -k 10 "$left" \
+            "$py" -m pytest -p no:cacheprovider -q "${bank_args[@]}" "${bank_targets[@]}" >"$out/exercise_bank.log" 2>&1
         bank_rc=$?
         tail -n 15 "$out/exercise_bank.log"
         (( bank_rc == 0 )) || say "the exercise bank's tests FAILED (pytest exit $bank_rc)"
