@@ -1,9 +1,9 @@
 """scripts/gpu_check.sh: its CPU half end to end, the table it prints, and the kernels' memory hook.
 
-The end-to-end test runs the real script (no GPU on the test machine, and nvidia-smi hidden from it
-where there is one) on two tiny notebooks, one of them failing, and one exercise-bank test: the
-script's own code paths are all exercised, while the course's notebooks are left to the nbval step
-of `make test`, which already runs every one of them.
+The end-to-end test runs the real script (an nvidia-smi that finds no GPU comes first on its PATH,
+so it takes the CPU path on any machine) on two tiny notebooks, one of them failing, and on one
+exercise-bank test: every step of the CPU half runs, while the course's own notebooks are left to
+the nbval step of `make test`, which already runs every one of them.
 """
 
 from __future__ import annotations
@@ -52,9 +52,13 @@ def _notebook(path: Path, cells: list[tuple[str, str]]) -> Path:
     return path
 
 
-def _path_without_nvidia_smi() -> str:
-    keep = [d for d in os.environ.get("PATH", "").split(os.pathsep) if d and not (Path(d) / "nvidia-smi").exists()]
-    return os.pathsep.join(keep)
+def _path_hiding_the_gpu(folder: Path) -> str:
+    """PATH with an nvidia-smi first that finds no GPU, so the script takes its CPU path everywhere."""
+    folder.mkdir(parents=True, exist_ok=True)
+    shim = folder / "nvidia-smi"
+    shim.write_text("#!/bin/sh\necho 'No devices were found' >&2\nexit 6\n")
+    shim.chmod(0o755)
+    return os.pathsep.join([str(folder), os.environ.get("PATH", "")])
 
 
 @pytest.mark.slow
@@ -67,7 +71,7 @@ def test_cpu_half_runs_notebooks_writes_the_table_and_fails_on_a_failing_noteboo
     out = tmp_path / "out"
     env = {k: v for k, v in os.environ.items() if k != "COURSEKIT_DEVICE"}
     env.update(
-        PATH=_path_without_nvidia_smi(),
+        PATH=_path_hiding_the_gpu(tmp_path / "bin"),
         GPU_CHECK_OUT=str(out),
         GPU_CHECK_NOTEBOOKS=f"{good} {bad}",
         GPU_CHECK_BANK_TESTS="tests/exercises/test_bank.py::test_reference_scores_full_points[grad_f]",
