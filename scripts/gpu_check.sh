@@ -340,9 +340,11 @@ if [ $gpu = yes ]; then
         say "the GPU pass is skipped; the CPU half still runs, and the exit code will be 2."
     fi
 fi
-# Import the kernel's modules once, so their first compilation is not timed as the first notebook's.
-"$py" -c 'import coursekit.grading.check, IPython, ipykernel.kernelapp, ipywidgets, matplotlib.pyplot, nbval.plugin' \
-    >/dev/null 2>&1 || true
+# Import the kernel's modules once, so their first compilation is not timed as the first GPU notebook's.
+if [ $gpu_usable = yes ]; then
+    "$py" -c 'import coursekit.grading.check, IPython, ipykernel.kernelapp, ipywidgets, matplotlib.pyplot, nbval.plugin' \
+        >/dev/null 2>&1 || true
+fi
 gpu_state=usable
 [ $gpu = no ] && gpu_state=absent
 [ $gpu = yes ] && [ $gpu_usable = no ] && gpu_state=unusable
