@@ -8,7 +8,7 @@ PYTEST := $(PY) -m pytest
 
 BOOK := book/_build
 
-.PHONY: lab test unit nbval browser binder lint notebooks bench doctor clean book repository
+.PHONY: lab test unit nbval browser binder lint notebooks bench doctor gpu-check clean book repository
 
 $(STAMP): pyproject.toml scripts/bootstrap.sh scripts/install_torch.sh
 	bash scripts/bootstrap.sh $(VENV)
@@ -59,5 +59,10 @@ bench: $(STAMP)
 doctor: $(STAMP)
 	$(VENV)/bin/coursekit doctor
 
+## make gpu-check: on a machine with an NVIDIA GPU, every notebook on CUDA and on the CPU, with a table
+## (its own lean environment, .venv-gpu; without a GPU, only the CPU half, in .venv; see the script's --help)
+gpu-check:
+	bash scripts/gpu_check.sh
+
 clean:
-	rm -rf $(VENV) $(BOOK) test-output bench-output .pytest_cache .ruff_cache .hypothesis
+	rm -rf $(VENV) .venv-gpu $(BOOK) test-output bench-output gpu-check-output .pytest_cache .ruff_cache .hypothesis
