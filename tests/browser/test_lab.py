@@ -72,6 +72,8 @@ def test_start_here_runs_all_cells_without_errors(page, lab, output_dir):
         errors = error_outputs(panel)
         assert not errors, f"{START_NOTEBOOK} shows {len(errors)} error output(s):\n" + "\n---\n".join(errors)
         assert panel.locator(".jp-OutputArea-output").count() > 0, "Run All produced no output at all"
+        # the course's lab settings answer JupyterLab's start-up question for the learner
+        assert page.get_by_text("official Jupyter news").count() == 0, "JupyterLab asked about Jupyter news"
 
 
 def test_exercise_check_not_attempted_then_pass(page, lab, output_dir):
