@@ -39,6 +39,11 @@ def _write_class(folder: Path, size: int = 9) -> list[str]:
     return sorted(names)
 
 
+def _contents(folder: Path) -> dict[Path, bytes]:
+    """Every file of an output folder but the lock, which says who held the folder last."""
+    return {p: p.read_bytes() for p in folder.rglob("*") if p.is_file() and p.name != "grading.lock"}
+
+
 def _files(folder: Path, sub: str) -> dict[str, bytes]:
     return {p.name: p.read_bytes() for p in sorted((folder / sub).glob("*"))}
 
@@ -162,14 +167,14 @@ def test_a_folder_keeps_its_own_seed_and_shard(tmp_path, sandbox):
     _write_class(submissions, size=4)
     out = tmp_path / "grades"
     grade(submissions=submissions, out=out, seed=SEED, shard="1/2", sandbox=sandbox, progress=False)
-    before = {p: p.read_bytes() for p in out.rglob("*") if p.is_file()}
+    before = _contents(out)
     with pytest.raises(ValueError, match=rf"graded with --seed {SEED}.*use --seed {SEED} \(or no --seed\)"):
         grade(submissions=submissions, out=out, seed=SEED + 5, shard="1/2", sandbox=sandbox, progress=False)
     with pytest.raises(ValueError, match="holds shard 1/2 and this run grades shard 2/2"):
         grade(submissions=submissions, out=out, seed=SEED, shard="2/2", sandbox=sandbox, progress=False)
     with pytest.raises(ValueError, match="holds shard 1/2 and this run grades the whole class"):
         grade(submissions=submissions, out=out, seed=SEED, sandbox=sandbox, progress=False)
-    assert {p: p.read_bytes() for p in out.rglob("*") if p.is_file()} == before
+    assert _contents(out) == before
     # no --seed: the folder's own seed is used and the run resumes
     again = grade(submissions=submissions, out=out, shard="1/2", sandbox=sandbox, progress=False)
     assert again.seed == SEED and again.graded == 0
