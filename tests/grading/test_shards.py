@@ -14,7 +14,7 @@ from coursekit.cli import main
 from coursekit.exercises import get
 from coursekit.exercises.source import stub_source
 from coursekit.grading.batch import grade
-from coursekit.grading.gradebook import merge
+from coursekit.grading.gradebook import merge, write_started
 from coursekit.grading.submissions import in_shard, parse_shard
 
 from .conftest import SEED
@@ -178,3 +178,17 @@ def test_a_folder_keeps_its_own_seed_and_shard(tmp_path, sandbox):
     # no --seed: the folder's own seed is used and the run resumes
     again = grade(submissions=submissions, out=out, shard="1/2", sandbox=sandbox, progress=False)
     assert again.seed == SEED and again.graded == 0
+
+
+def test_merge_refuses_a_shard_whose_run_has_not_finished(tmp_path, sandbox):
+    """A killed shard's metadata is written when it starts: merging it would silently drop students."""
+    submissions = tmp_path / "submitted"
+    _write_class(submissions, size=4)
+    one, two = tmp_path / "grades-1", tmp_path / "grades-2"
+    grade(submissions=submissions, out=one, seed=SEED, shard="1/2", sandbox=sandbox, progress=False)
+    grade(submissions=submissions, out=two, seed=SEED, shard="2/2", sandbox=sandbox, progress=False)
+    meta = json.loads((two / "gradebook.meta.json").read_text())
+    write_started(two, meta)  # what a run killed mid-way leaves behind
+    with pytest.raises(ValueError, match="grades-2 has not finished .*run the same `coursekit grade` command again"):
+        merge([one, two], tmp_path / "merged")
+    assert not (tmp_path / "merged").exists()
