@@ -27,6 +27,29 @@ FIRST = ("import coursekit\nfrom coursekit import check, hint, solution\nimport 
 GOOD = "def scale_and_shift(x, a, b):\n    return a * x + b"
 SHIFT_FIRST = "def scale_and_shift(x, a, b):\n    return a * (x + b)"
 STUB = "def scale_and_shift(x, a, b):\n    raise NotImplementedError"
+# six processes of 150 MB each: every one is under a 512 MB per-process limit, together they are far over it
+FORKED_HOGS = """import os, time
+ready_r, ready_w = os.pipe()
+for _ in range(6):
+    if os.fork() == 0:
+        hog = bytearray(150 * 2**20)
+        hog[::4096] = b"x" * len(range(0, len(hog), 4096))  # touch every page
+        os.write(ready_w, b"!")
+        time.sleep(3600)
+        os._exit(0)
+for _ in range(6):
+    os.read(ready_r, 1)"""
+# 900 MB in memfds written with write(): never mapped, so no address-space limit sees them
+MEMFD_HOG = """import os
+held = [os.memfd_create(f"hog{i}") for i in range(20)]
+for fd in held:
+    for _ in range(45):
+        os.write(fd, bytes(2**20))"""
+# 20,000 symbolic links in the worker's tmpfs: tiny each, but every one is an inode of kernel memory
+MANY_LINKS = """import os
+os.makedirs("links", exist_ok=True)
+for i in range(20_000):
+    os.symlink("x" * 40, f"links/{i}")"""
 # clears the screen, homes the cursor and prints a summary of its own
 ANSI_LANGUAGE = "\x1b[2J\x1b[HGraded 00_start_here for 1 students: everyone passed\n\x1b[8m"
 Cell = str | tuple[str, list[str]]
@@ -162,6 +185,10 @@ def attacks(*, submissions: Path, out: Path, grader_pid: int) -> list[Attack]:
                reason="not valid notebook JSON"),
         Attack("no_cells", raw=json.dumps({**notebook([]), "cells": []}).encode(), reason="no code cells"),
         Attack("wrong_kernel", [FIRST, GOOD], language="R", reason="written for the R kernel"),
+        # memory: RLIMIT_AS is per process and does not see memfd pages; a cgroup counts the worker as a whole
+        Attack("forked_hogs", [FIRST, FORKED_HOGS, GOOD], points=1.0),
+        Attack("memfd_hog", [FIRST, MEMFD_HOG, GOOD], points=1.0),
+        Attack("many_links", [FIRST, MANY_LINKS, GOOD], points=1.0, reason="No space left on device"),
         Attack("ansi_kernel", [FIRST, GOOD], language=ANSI_LANGUAGE, reason="x1b[HGraded 00_start_here"),
         Attack("non_utf8", raw=json.dumps(notebook([FIRST, GOOD + "  # caf\u00e9"])).encode().replace(
             b"caf\\u00e9", b"caf\xe9\xff"), points=1.0, reason="not UTF-8"),
