@@ -6,7 +6,7 @@ STAMP := $(VENV)/.coursekit-installed
 NOTEBOOKS := $(sort $(wildcard notebooks/*.ipynb))
 PYTEST := $(PY) -m pytest
 
-.PHONY: lab test unit nbval browser binder lint notebooks bench doctor clean
+.PHONY: lab test unit nbval browser binder lint notebooks bench doctor clean scale bench-peers
 
 $(STAMP): pyproject.toml scripts/bootstrap.sh scripts/install_torch.sh
 	bash scripts/bootstrap.sh $(VENV)
@@ -35,6 +35,10 @@ browser: $(STAMP)
 binder: $(STAMP)
 	$(PYTEST) -m binder tests/binder
 
+## make scale: the README's Slurm array job on a one-node cluster started here (root; installs Slurm if missing)
+scale: $(STAMP)
+	COURSEKIT_SCALE_TEST=1 $(PYTEST) -p no:cacheprovider -s -rs tests/grading/test_slurm.py
+
 ## make notebooks: re-execute every notebook in place on the CPU so stored outputs are current
 notebooks: $(STAMP)
 	COURSEKIT_DEVICE=cpu $(PY) -m coursekit.notebooks $(NOTEBOOKS)
@@ -42,6 +46,10 @@ notebooks: $(STAMP)
 ## make bench: every benchmark under benchmarks/, each printing its table
 bench: $(STAMP)
 	bash scripts/run_benchmarks.sh $(VENV)
+
+## make bench-peers: coursekit grade against nbgrader and otter-grader (from PyPI, in their own venv), same class
+bench-peers: $(STAMP)
+	bash scripts/bench_peers.sh $(VENV)
 
 doctor: $(STAMP)
 	$(VENV)/bin/coursekit doctor

@@ -320,3 +320,47 @@ def nbgrader_class(root: Path, *, extra: int = 5, folder: str = "ps1") -> Path:
     (submitted / "linked").symlink_to(submitted / "ada", target_is_directory=True)
     write_notebook(submitted / "dora" / ASSIGNMENT / "my answers.ipynb", [FIRST, GOOD], assignment="05_softmax")
     return submitted
+
+
+# ---------------------------------------------------------------- a class for the scale-out test
+
+SCALE_ASSIGNMENT = "03_activations"
+SCALE_HOSTILE = {
+    "memory_bomb": "    hog = []\n    while True:\n        hog.append(bytearray(2**27))\n",
+    "os_exit": "    import os\n    os._exit(1)\n",
+    "gives_up": "    raise RuntimeError('the answer gave up')\n",
+}
+
+
+def _wrong(exercise: Any) -> str:
+    """A reference answer whose output is moved: right shape, wrong numbers."""
+    if exercise.kind == "value":
+        return f"{exercise.id} = 12345\n"
+    body = reference_source(exercise).replace(f"\n{exercise.id} = ", "\n_ref = ")
+    if exercise.reference.__name__ == exercise.id:
+        body = body.replace(f"def {exercise.id}(", "def _ref(", 1)
+    return body + f"\n\ndef {exercise.id}(*args, **kwargs):\n    return _ref(*args, **kwargs) * 2 + 1\n"
+
+
+def scale_class(folder: Path, *, students: int = 32) -> list[str]:
+    """`students` submissions of 03_activations: reference answers, wrong ones, and one of each attack."""
+    from coursekit.exercises.source import stub_source
+
+    exercises = by_notebook(SCALE_ASSIGNMENT)
+    folder.mkdir(parents=True, exist_ok=True)
+    names = []
+    attacks = list(SCALE_HOSTILE)
+    for i in range(students):
+        name = f"student{i:03d}"
+        cells = [FIRST + f"\n# {name}"]
+        attack = attacks[i // 10] if i % 10 == 9 and i // 10 < len(attacks) else None
+        for k, exercise in enumerate(exercises):
+            if attack and k == i % len(exercises):
+                cells.append(f"def {exercise.id}(*args, **kwargs):\n" + SCALE_HOSTILE[attack])
+            elif i % 5 == 3:
+                cells.append([_wrong, stub_source][(i + k) % 2](exercise))
+            else:
+                cells.append(reference_source(exercise))
+        (folder / f"{name}.ipynb").write_text(json.dumps(notebook(cells, assignment=SCALE_ASSIGNMENT), indent=1))
+        names.append(name)
+    return names
