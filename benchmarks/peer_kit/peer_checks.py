@@ -29,15 +29,17 @@ def _verdicts(exercise_id: str, candidate: Any) -> list[Any]:
 
 
 def points(exercise_id: str, candidate: Any) -> float:
-    """The exercise's points for `candidate`, pro rata over its public and hidden cases (nbgrader's partial credit)."""
+    """The exercise's points for `candidate`, by case weight over its public and hidden cases (nbgrader's
+    partial credit)."""
     verdicts = _verdicts(exercise_id, candidate)
     if any(v.status == "not_attempted" for v in verdicts):
         return 0.0
-    return tally(verdicts, get(exercise_id).points)[1]
+    exercise = get(exercise_id)
+    return tally(verdicts, exercise.points, [c.weight for c in exercise.cases(hidden_seed=SEED)])[1]
 
 
 def case_passes(exercise_id: str, number: int, candidate: Any) -> bool:
-    """Whether case `number` (1-based, public then hidden) passes: one otter test case."""
+    """Whether case `number` (1-based, public then hidden) passes: one otter test case (worth its weight)."""
     exercise = get(exercise_id)
     case = exercise.cases(hidden_seed=SEED)[number - 1]
     verdict = judge(exercise, case, encode(exercise.expected(case)), run_case(exercise, case, candidate),

@@ -13,7 +13,7 @@ from coursekit.exercises.registry import (
     register,
 )
 
-_INFRASTRUCTURE = {"model", "registry", "functions", "cases"}
+_INFRASTRUCTURE = {"model", "registry", "functions", "cases", "rules"}
 
 # Every other module of this package is a topic module (gradients, softmax, ...): import them all.
 for _info in sorted(pkgutil.iter_modules(__path__), key=lambda m: m.name):

@@ -29,7 +29,8 @@ from typing import Any, TextIO
 import coursekit
 from coursekit.exercises import by_notebook, notebooks
 from coursekit.exercises.model import Case, Exercise
-from coursekit.grading.compare import ErrorInfo, case_name, judge, tally
+from coursekit.grading.calls import applicable_rules
+from coursekit.grading.compare import ErrorInfo, case_name, contract, judge, tally
 from coursekit.grading.cores import Claim, Cores
 from coursekit.grading.gradebook import (
     JOURNAL,
@@ -65,7 +66,9 @@ class _Spec:
     def build(cls, exercise: Exercise, seed: int) -> _Spec:
         cases = tuple(exercise.cases(hidden_seed=seed))
         expected = tuple(encode(exercise.expected(c)) for c in cases)
-        wire = tuple((encode(tuple(c.args), keep_dtype=True), encode(dict(c.kwargs), keep_dtype=True), c.hidden)
+        wire = tuple((encode(tuple(c.args), keep_dtype=True), encode(dict(c.kwargs), keep_dtype=True), c.hidden,
+                      {"gradient": c.gradient, "grad_output": encode(c.grad_output, keep_dtype=True),
+                       "rules": list(applicable_rules(exercise, c))})
                      for c in cases)
         return cls(exercise, cases, expected, ExerciseRequest(exercise.id, wire))
 
@@ -155,7 +158,7 @@ def _over_limit(failure: Failure | None) -> bool:
 
 def _score(spec: _Spec, run: ExerciseRun, notebook: Notebook, cells: dict[int, CellNote]) -> ExerciseResult:
     ex = spec.exercise
-    base = {"id": ex.id, "title": ex.title, "max_points": ex.points, "total": len(spec.cases), "note": ex.convention}
+    base = {"id": ex.id, "title": ex.title, "max_points": ex.points, "total": len(spec.cases), "note": contract(ex)}
     failure = run.failure
     if failure is not None and failure.kind == "missing":
         message = (f"Your notebook does not define `{ex.id}`: keep the name the exercise cell gives it and make "
@@ -179,7 +182,7 @@ def _score(spec: _Spec, run: ExerciseRun, notebook: Notebook, cells: dict[int, C
         verdicts.append(verdict)
         if out_of_memory is None and outcome.error is not None and outcome.error.type_name == "MemoryError":
             out_of_memory = verdict
-    passed, points, first = tally(verdicts, ex.points)
+    passed, points, first = tally(verdicts, ex.points, [c.weight for c in spec.cases])
     if failure is not None:
         number = failure.case or len(verdicts) + 1
         where = case_name(ex, spec.cases[number - 1], number) if failure.kind != "not_run" and \
@@ -190,13 +193,14 @@ def _score(spec: _Spec, run: ExerciseRun, notebook: Notebook, cells: dict[int, C
     if out_of_memory is not None:  # scored as a limit hit, like the timeout it would be on a slower machine
         return ExerciseResult(**base, points=0.0, passed=passed, status="error", message=out_of_memory.message,
                               hint=out_of_memory.hint, problem=OVER_LIMIT)
+    message = "" if first is None else first.message + (f"\n{first.explanation!r}" if first.explanation else "")
     return ExerciseResult(**base, points=points, passed=passed, status=first.status if first else "pass",
-                          message=first.message if first else "", hint=first.hint if first else None)
+                          message=message, hint=first.hint if first else None)
 
 
 def _not_graded(specs: Sequence[_Spec], reason: str) -> tuple[ExerciseResult, ...]:
     return tuple(ExerciseResult(s.exercise.id, s.exercise.title, 0.0, s.exercise.points, 0, len(s.cases), "error",
-                                f"Not graded: {reason}", note=s.exercise.convention) for s in specs)
+                                f"Not graded: {reason}", note=contract(s.exercise)) for s in specs)
 
 
 def _grade_one(sandbox: Sandbox, slot: int, data: bytes, specs: Sequence[_Spec], *, student: str, source: str,

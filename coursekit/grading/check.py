@@ -22,10 +22,11 @@ import torch
 
 from coursekit.exercises import get
 from coursekit.exercises.model import Case, Exercise
-from coursekit.grading.compare import NOT_ATTEMPTED, ErrorInfo, Outcome, Verdict, judge, tally
+from coursekit.grading.calls import NoGradient, applicable_rules, call_case
+from coursekit.grading.compare import NO_GRADIENT, NOT_ATTEMPTED, ErrorInfo, Outcome, Verdict, contract, judge, tally
 from coursekit.grading.plain import Array, encode, materialize
 
-__all__ = ["CheckResult", "Message", "check", "hint", "run_case", "solution"]
+__all__ = ["CheckResult", "Message", "check", "hint", "rich_text", "run_case", "solution"]
 
 SOLUTIONS_OFF_VAR = "COURSEKIT_NO_SOLUTIONS"
 _MISSING = object()
@@ -65,6 +66,8 @@ class CheckResult:
             lines.append(self.verdict.message)
             if self.verdict.hint:
                 lines.append(f"Hint: {self.verdict.hint}")
+            if self.verdict.explanation is not None:
+                lines.append(repr(self.verdict.explanation))
         if self.note:
             lines.append(f"Note: {self.note}")
         return "\n".join(lines)
@@ -81,13 +84,23 @@ class CheckResult:
             parts.append(f' <code>{html.escape(self.exercise_id)}</code>: {self.passed}/{self.total} cases, '
                          f'{self.points:g}/{self.max_points:g} points')
         if self.verdict and self.status != "pass":
-            parts.append(f'<div style="margin-top:4px;white-space:pre-wrap">{html.escape(self.verdict.message)}</div>')
+            parts.append(f'<div style="margin-top:4px;white-space:pre-wrap">{rich_text(self.verdict.message)}</div>')
             if self.verdict.hint:
-                parts.append(f'<div style="margin-top:4px"><b>Hint:</b> {html.escape(self.verdict.hint)}</div>')
+                parts.append(f'<div style="margin-top:4px"><b>Hint:</b> {rich_text(self.verdict.hint)}</div>')
+            if self.verdict.explanation is not None:
+                parts.append(self.verdict.explanation._repr_html_())
         if self.note:
-            parts.append(f'<div style="margin-top:4px;color:#555"><i>{html.escape(self.note)}</i></div>')
+            parts.append(f'<div style="margin-top:4px;color:#555"><i>{rich_text(self.note)}</i></div>')
         parts.append("</div>")
         return "".join(parts)
+
+
+def rich_text(text: str) -> str:
+    """`text` as HTML, with `backticked` spans shown as code (an unpaired backtick stays as it is)."""
+    pieces = text.split("`")
+    if len(pieces) % 2 == 0:
+        return html.escape(text)
+    return "".join(f"<code>{html.escape(p)}</code>" if i % 2 else html.escape(p) for i, p in enumerate(pieces))
 
 
 @dataclass(frozen=True)
@@ -106,7 +119,8 @@ class Message:
         body = ""
         if self.body:
             tag = "pre" if self.code else "div"
-            body = f"<{tag} style='margin:4px 0'>{html.escape(self.body)}</{tag}>"
+            text = html.escape(self.body) if self.code else rich_text(self.body)
+            body = f"<{tag} style='margin:4px 0'>{text}</{tag}>"
         return (f"<div class='coursekit-message' style='border-left:4px solid #0072B2;padding:4px 10px;"
                 f"font-family:sans-serif;font-size:13px'><b>{html.escape(self.title)}</b>{body}</div>")
 
@@ -133,7 +147,8 @@ def _last_line(exc: BaseException) -> str:
     lines = traceback.format_exception_only(type(exc), exc)
     text = lines[-1].strip() if lines else type(exc).__name__
     prefix = f"{type(exc).__name__}: "
-    return (text[len(prefix):] if text.startswith(prefix) else text)[:300]
+    text = text[len(prefix):] if text.startswith(prefix) else text
+    return text if len(text) <= 300 else text[:299].rstrip() + "…"
 
 
 def _input_names(exercise: Exercise, case: Case) -> list[str]:
@@ -150,11 +165,23 @@ def _same(a: Any, b: Any) -> bool:
     return True
 
 
+def _nearly_same(a: Any, b: Any) -> bool:
+    """Changed, but only by rounding: what an input nudged in place and "restored" looks like."""
+    if not (isinstance(a, Array) and isinstance(b, Array) and a.shape == b.shape and a.data.dtype.kind == "f"):
+        return False
+    with np.errstate(invalid="ignore"):
+        return bool(np.allclose(a.data, b.data, rtol=1e-9, atol=1e-12, equal_nan=True))
+
+
 _API_NOTICES = (DeprecationWarning, PendingDeprecationWarning, FutureWarning)
 
 
-def run_case(exercise: Exercise, case: Case, candidate: Any) -> Outcome:
-    """Call the learner's object on one case (or take its value) and reduce what happened to plain data."""
+def run_case(exercise: Exercise, case: Case, candidate: Any, *, rules: tuple[int, ...] | None = None) -> Outcome:
+    """Call the learner's object on one case (or take its value) and reduce what happened to plain data.
+
+    `rules` are the indices of the exercise's rules that apply to this case; by default they are
+    found by running the reference (the batch worker, which holds no reference, is told them).
+    """
     if exercise.kind == "value":
         if callable(candidate) and not isinstance(candidate, torch.Tensor):
             try:
@@ -168,17 +195,23 @@ def run_case(exercise: Exercise, case: Case, candidate: Any) -> Outcome:
     with warnings.catch_warnings(record=True) as caught:
         warnings.simplefilter("always")
         try:
-            result = candidate(*args, **kwargs)
+            indices = applicable_rules(exercise, case) if rules is None else rules
+            result, violation = call_case(exercise, case, candidate, args, kwargs,
+                                          rules=tuple(exercise.rules[i] for i in indices))
+        except NoGradient as exc:
+            return Outcome(error=ErrorInfo(NO_GRADIENT, str(exc)))
         except BaseException as exc:  # noqa: BLE001 - learner code; KeyboardInterrupt handled by check()
             if isinstance(exc, KeyboardInterrupt):
                 raise
             return Outcome(error=ErrorInfo(type(exc).__name__, _last_line(exc)))
     after = [encode(a, keep_dtype=True) for a in (*args, *kwargs.values())]
     names = _input_names(exercise, case)
-    mutated = tuple(n for n, p, a in zip(names, pristine, after, strict=True) if not _same(p, a))
+    changed = [(n, p, a) for n, p, a in zip(names, pristine, after, strict=True) if not _same(p, a)]
+    restored = tuple(n for n, p, a in changed if _nearly_same(p, a))
+    mutated = tuple(n for n, _, _ in changed if n not in restored)
     # API deprecation notices (e.g. NumPy functions applied to tensors) say nothing about the numbers
     shown = tuple(f"{w.category.__name__}: {w.message}" for w in caught if not issubclass(w.category, _API_NOTICES))
-    return Outcome(value=encode(result), mutated=mutated, warnings=shown)
+    return Outcome(value=encode(result), mutated=mutated, warnings=shown, violation=violation, restored=restored)
 
 
 def _usage(text: str, title: str = "check() needs an exercise") -> CheckResult:
@@ -224,7 +257,7 @@ def _check(target: Any, value: Any) -> CheckResult:
     cases = exercise.cases()
     if candidate is None:
         return CheckResult(exercise.id, exercise.title, 0, len(cases), 0.0, exercise.points,
-                           Verdict("not_attempted", NOT_ATTEMPTED), exercise.convention)
+                           Verdict("not_attempted", NOT_ATTEMPTED), contract(exercise))
     if exercise.kind == "function" and not callable(candidate):
         return _usage(f"{exercise.id} asks for a function; you passed {type(candidate).__name__}. "
                       f"Define `def {exercise.signature or exercise.id + '(...)'}:` and call check({exercise.id}).")
@@ -236,11 +269,11 @@ def _check(target: Any, value: Any) -> CheckResult:
             verdict = judge(exercise, case, expected, outcome, number=number)
             if verdict.status == "not_attempted":
                 return CheckResult(exercise.id, exercise.title, 0, len(cases), 0.0,
-                                   exercise.points, verdict, exercise.convention)
+                                   exercise.points, verdict, contract(exercise))
             verdicts.append(verdict)
-    passed, points, first = tally(verdicts, exercise.points)
+    passed, points, first = tally(verdicts, exercise.points, [c.weight for c in cases])
     return CheckResult(exercise.id, exercise.title, passed, len(verdicts), points, exercise.points, first,
-                       exercise.convention)
+                       contract(exercise))
 
 
 def hint(exercise_id: str) -> Message:

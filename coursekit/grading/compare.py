@@ -6,6 +6,7 @@ check() and the batch grader give the same verdict for the same output.
 
 from __future__ import annotations
 
+import difflib
 import inspect
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
@@ -14,9 +15,11 @@ from typing import Any, Literal
 import numpy as np
 
 from coursekit.exercises.model import Case, Exercise
+from coursekit.explain import Explanation, explain
 from coursekit.grading.plain import Array, FunctionRef, Other, encode
 
-__all__ = ["ErrorInfo", "Outcome", "Verdict", "case_name", "compare", "describe_call", "judge", "tally"]
+__all__ = ["NO_GRADIENT", "ErrorInfo", "Outcome", "Verdict", "case_name", "compare", "contract", "describe_call",
+           "judge", "tally"]
 
 Status = Literal["pass", "fail", "not_attempted", "error", "usage"]
 
@@ -41,6 +44,8 @@ class Outcome:
     error: ErrorInfo | None = None
     mutated: tuple[str, ...] = ()
     warnings: tuple[str, ...] = ()
+    violation: str = ""  # the message of the exercise rule the code broke, if any
+    restored: tuple[str, ...] = ()  # inputs changed in place and put back, but not exactly (rounding)
 
 
 @dataclass(frozen=True)
@@ -50,18 +55,31 @@ class Verdict:
     status: Status
     message: str = ""
     hint: str | None = None
+    explanation: Explanation | None = None  # what an error the learner's code raised means
 
     @property
     def passed(self) -> bool:
         return self.status == "pass"
 
 
-def tally(verdicts: Sequence[Verdict], max_points: float) -> tuple[int, float, Verdict | None]:
-    """Cases passed, points (pro rata, two decimals) and the first failure: one rule for check() and the grader."""
+def tally(verdicts: Sequence[Verdict], max_points: float,
+          weights: Sequence[float] | None = None) -> tuple[int, float, Verdict | None]:
+    """Cases passed, points (by case weight, two decimals) and the first failure: one rule for check() and grader."""
+    weights = [1.0] * len(verdicts) if weights is None else list(weights)[:len(verdicts)]
     passed = sum(v.passed for v in verdicts)
-    points = round(max_points * passed / len(verdicts), 2) if verdicts else 0.0
+    earned = sum(w for v, w in zip(verdicts, weights, strict=True) if v.passed)
+    points = round(max_points * earned / sum(weights), 2) if verdicts else 0.0
     return passed, points, next((v for v in verdicts if not v.passed), None)
 
+
+def contract(exercise: Exercise) -> str:
+    """The note shown with every result: the exercise's conventions, then its rules, in the learner's words."""
+    rules = " ".join(f"Rule: {rule.text}" for rule in exercise.rules)
+    return " ".join(part for part in (exercise.convention, rules) if part)
+
+
+#: the error type a gradient case reports when no gradient flows through the learner's result
+NO_GRADIENT = "NoGradient"
 
 NOT_ATTEMPTED = ("Not attempted yet: replace `raise NotImplementedError` (or `None`) with your answer, "
                  "then run the exercise cell and this cell again.")
@@ -137,8 +155,11 @@ def describe_call(exercise: Exercise, case: Case) -> str:
 
 def case_name(exercise: Exercise, case: Case, number: int) -> str:
     """How messages name case `number` (1-based): the call for a public case, only its number for a hidden one."""
+    gradient = " (the autograd gradient)" if case.gradient else ""
     if case.hidden:
-        return f"Hidden case {number}" + (f" ({case.label})" if case.label else "")
+        return f"Hidden case {number}{gradient}" + (f" ({case.label})" if case.label else "")
+    if case.gradient:
+        return f"Case {number}: the autograd gradient through {describe_call(exercise, case)}"
     return f"Case {number}: {describe_call(exercise, case)}"
 
 
@@ -173,16 +194,22 @@ def _compare_arrays(expected: Array, got: Array, exercise: Exercise, hidden: boo
     if close.all():
         return None
     idx = tuple(int(i) for i in np.argwhere(~close)[0])
-    # error sizes over the mismatched entries only; a NaN on one side counts as an infinite error
-    with np.errstate(divide="ignore", invalid="ignore", over="ignore"):
-        abs_err = np.abs(g[~close] - e[~close])
-        rel_err = abs_err / np.maximum(np.abs(e[~close]), np.finfo(np.float64).tiny)
+    # error sizes over the mismatched entries only; a NaN on one side counts as an infinite error.
+    # A relative error means something only where the expected entry is not 0.
+    bad_e, bad_g = e[~close], g[~close]
+    with np.errstate(invalid="ignore", over="ignore"):
+        abs_err = np.abs(bad_g - bad_e)
     abs_err = np.where(np.isnan(abs_err), np.inf, abs_err)
-    rel_err = np.where(np.isnan(rel_err), np.inf, rel_err)
+    nonzero = bad_e != 0
     tol = f"tolerance: rtol={exercise.rtol:g}, atol={exercise.atol:g}"
     count = int((~close).sum())
-    stats = f"{count} of {close.size} entries differ; max abs error {_fmt_number(float(abs_err.max()))}, " \
-            f"max rel error {_fmt_number(float(rel_err.max()))} ({tol})."
+    stats = f"{count} of {close.size} entries differ; max abs error {_fmt_number(float(abs_err.max()))}"
+    if nonzero.any():
+        with np.errstate(invalid="ignore", over="ignore"):
+            rel_err = abs_err[nonzero] / np.abs(bad_e[nonzero])
+        rel_err = np.where(np.isnan(rel_err), np.inf, rel_err)
+        stats += f", max rel error {_fmt_number(float(rel_err.max()))}"
+    stats += f" ({tol})."
     if hidden:
         # error sizes would give the hidden expected values away (expected = got +- error): count only
         return f"Wrong values: {count} of {close.size} entries differ from the expected ones ({tol})."
@@ -201,6 +228,10 @@ def compare(expected: Any, got: Any, exercise: Exercise, *, hidden: bool = False
             return prefix + problem if problem else None
         if isinstance(got, (int, float)) and not isinstance(got, bool) and expected.data.size == 1 \
                 and expected.data.ndim == 0:
+            if not exercise.accepts_float and expected.container == "tensor":
+                return prefix + (f"You returned a Python {type(got).__name__}; return a 0-d tensor. .item() or "
+                                 "float() takes the number out of autograd's graph, so a loss returned that way "
+                                 "could never be backpropagated (loss.backward() needs the tensor).")
             return compare(float(expected.data), float(got), exercise, hidden=hidden, path=path)
         return prefix + f"Expected a tensor of shape {tuple(expected.shape)}, got {_type_words(got)}."
     if isinstance(expected, bool):
@@ -245,17 +276,32 @@ def compare(expected: Any, got: Any, exercise: Exercise, *, hidden: bool = False
     if isinstance(expected, dict):
         if not isinstance(got, dict):
             return prefix + f"Expected a dict with keys {sorted(expected)}, got {_type_words(got)}."
-        missing = sorted(set(expected) - set(got))
-        if missing:
-            return prefix + f"Missing key(s): {', '.join(missing)}."
-        for key in expected:
-            problem = compare(expected[key], got[key], exercise, hidden=hidden, path=f"{path}[{key!r}]")
-            if problem:
-                return problem
-        return None
+        return _compare_dicts(expected, got, exercise, hidden=hidden, prefix=prefix, path=path)
     if expected is None:
         return None if got is None else prefix + f"Expected None, got {_type_words(got)}."
     raise TypeError(f"reference output of {exercise.id} is not plain data: {type(expected).__name__}")
+
+
+def _compare_dicts(expected: dict[str, Any], got: dict[str, Any], exercise: Exercise, *, hidden: bool,
+                   prefix: str, path: str) -> str | None:
+    """Every unexpected and missing key (with the key it probably meant), then every wrong entry."""
+    missing = [k for k in expected if k not in got]
+    unexpected = [k for k in got if k not in expected]
+    if missing or unexpected:
+        parts = []
+        for key in unexpected:
+            close = difflib.get_close_matches(key, missing or list(expected), n=1, cutoff=0.5)
+            parts.append(f"{key!r} is not one of the keys" + (f" (did you mean {close[0]!r}?)" if close else ""))
+        if missing:
+            parts.append(f"missing: {', '.join(repr(k) for k in missing)}")
+        return prefix + ("Keys must be written exactly as given. " + "; ".join(parts) + ".")
+    wrong = [(key, problem) for key in expected
+             if (problem := compare(expected[key], got[key], exercise, hidden=hidden, path=f"{path}[{key!r}]"))]
+    if not wrong:
+        return None
+    if len(wrong) == 1:
+        return wrong[0][1]
+    return f"{len(wrong)} of {len(expected)} entries are wrong: " + " ".join(problem for _, problem in wrong)
 
 
 def _recognise(exercise: Exercise, case: Case, expected: Any, got: Any,
@@ -276,34 +322,67 @@ def _recognise(exercise: Exercise, case: Case, expected: Any, got: Any,
 
 def _run_wrong(exercise: Exercise) -> Callable[[Case, Callable[..., Any]], Any]:
     def run(case: Case, wrong: Callable[..., Any]) -> Any:
+        from coursekit.grading.calls import call_case
         from coursekit.grading.plain import materialize
-        args = materialize(encode(tuple(case.args), keep_dtype=True))
+        if exercise.kind == "value":
+            return encode(wrong())
+        args = list(materialize(encode(tuple(case.args), keep_dtype=True)))
         kwargs = materialize(encode(dict(case.kwargs), keep_dtype=True))
-        return encode(wrong(*args, **kwargs) if exercise.kind == "function" else wrong())
+        value, _ = call_case(exercise, case, wrong, args, kwargs)
+        return encode(value)
     return run
+
+
+def _raised_mistake(exercise: Exercise, error: ErrorInfo) -> str | None:
+    text = error.last_line.lower()
+    return next((m.message for m in exercise.mistakes if m.raised is not None and m.raised in text), None)
+
+
+def _error_verdict(exercise: Exercise, case: Case, error: ErrorInfo, name: str) -> Verdict:
+    if error.type_name == NO_GRADIENT:
+        return Verdict("fail", f"{name}: {error.last_line}")
+    message = f"{name}: raised {error.type_name}: {error.last_line}"
+    if case.hidden:
+        return Verdict("error", message)
+    return Verdict("error", message, hint=_raised_mistake(exercise, error), explanation=explain(error.last_line))
 
 
 def judge(exercise: Exercise, case: Case, expected: Any, outcome: Outcome, *, number: int,
           wrong_output: Callable[[Case, Callable[..., Any]], Any] | None = None) -> Verdict:
-    """The verdict for case `number` (1-based): compare, then look for a known mistake on failure."""
+    """The verdict for case `number` (1-based): rules, then compare, then look for a known mistake on failure."""
     if outcome.error is not None:
         if outcome.error.not_implemented:
             return Verdict("not_attempted", NOT_ATTEMPTED)
-        return Verdict("error", f"{case_name(exercise, case, number)}: raised {outcome.error.type_name}: "
-                       f"{outcome.error.last_line}")
+        return _error_verdict(exercise, case, outcome.error, case_name(exercise, case, number))
     if outcome.value is None and expected is not None:
         return Verdict("not_attempted", NOT_ATTEMPTED if exercise.kind == "value" else
                        "Your function returned None: did you forget the `return` statement? " + NOT_ATTEMPTED)
+    # a broken rule, a changed input or a warning fails the case whatever the values are
+    refused = bool(outcome.violation or outcome.restored or outcome.mutated or
+                   (exercise.warning_free and outcome.warnings))
+    problem = None if refused else compare(expected, outcome.value, exercise, hidden=case.hidden)
+    if not refused and problem is None:
+        return Verdict("pass")
+    recognise = wrong_output or _run_wrong(exercise)
+    name = case_name(exercise, case, number)  # built only for a message: it formats every input
+    if outcome.violation:
+        # the rule decides the case; a recognised mistake in the same answer is still worth saying
+        return Verdict("fail", f"{name}: {outcome.violation}",
+                       hint=_recognise(exercise, case, expected, outcome.value, recognise))
+    if outcome.restored:
+        return Verdict("fail", f"{name}: your function changed its input {', '.join(outcome.restored)} in place and "
+                       "put it back, but not exactly: in floating point x + h − 2h + h is not always x (every "
+                       "addition rounds), so the caller's tensor came back slightly different. Leave the input "
+                       "alone: build x + h·eᵢ as a new tensor (or work on x.clone()).")
     if outcome.mutated:
-        return Verdict("fail", f"{case_name(exercise, case, number)}: your function modified its input "
+        return Verdict("fail", f"{name}: your function modified its input "
                        f"{', '.join(outcome.mutated)} in place. "
                        "Compute a new tensor instead (x = x * 2, not x *= 2 or x.mul_(2)).")
     if exercise.warning_free and outcome.warnings:
-        return Verdict("fail", f"{case_name(exercise, case, number)}: produced a warning: {outcome.warnings[0]}. "
+        return Verdict("fail", f"{name}: produced a warning: {outcome.warnings[0]}. "
                        "The answer must be computed without overflow or invalid operations.",
-                       hint=_recognise(exercise, case, expected, outcome.value, wrong_output or _run_wrong(exercise)))
-    problem = compare(expected, outcome.value, exercise, hidden=case.hidden)
-    if problem is None:
-        return Verdict("pass")
-    hint = _recognise(exercise, case, expected, outcome.value, wrong_output or _run_wrong(exercise))
-    return Verdict("fail", f"{case_name(exercise, case, number)}: {problem}", hint=hint)
+                       hint=_recognise(exercise, case, expected, outcome.value, recognise))
+    if case.gradient:
+        problem = f"the gradient autograd computes through your function (what a network using it would train " \
+                  f"with) is not the derivative. {problem}"
+    return Verdict("fail", f"{name}: {problem}", hint=_recognise(exercise, case, expected, outcome.value, recognise))

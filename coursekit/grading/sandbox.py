@@ -65,10 +65,10 @@ class SandboxError(RuntimeError):
 
 @dataclass(frozen=True)
 class ExerciseRequest:
-    """One exercise to grade: its id and its cases' inputs as plain data (args, kwargs, hidden)."""
+    """One exercise to grade: its id and its cases' inputs as plain data (args, kwargs, hidden, options)."""
 
     id: str
-    cases: tuple[tuple[Any, Any, bool], ...]
+    cases: tuple[tuple[Any, Any, bool, dict[str, Any]], ...]
 
 
 @dataclass(frozen=True)
@@ -390,17 +390,20 @@ class Sandbox:
 
 def _outcome(data: Any) -> Outcome:
     """Validate one case's answer from a worker and turn it into an Outcome."""
-    if not isinstance(data, dict) or set(data) != {"value", "error", "mutated", "warnings"}:
+    if not isinstance(data, dict) or set(data) != {"value", "error", "mutated", "warnings", "violation", "restored"}:
         raise ChannelError("a case answer has the wrong fields")
+    if not isinstance(data["violation"], str):
+        raise ChannelError("a case answer has an invalid rule violation")
     error = data["error"]
     if error is not None:
         if not (isinstance(error, (list, tuple)) and len(error) == 2 and all(isinstance(e, str) for e in error)):
             raise ChannelError("a case answer has an invalid error")
         error = ErrorInfo(error[0][:100], error[1][:400])
     texts = []
-    for key in ("mutated", "warnings"):
+    for key in ("mutated", "warnings", "restored"):
         items = data[key]
         if not isinstance(items, list) or len(items) > 50 or not all(isinstance(s, str) for s in items):
             raise ChannelError(f"a case answer has an invalid {key} list")
         texts.append(tuple(s[:300] for s in items))
-    return Outcome(value=data["value"], error=error, mutated=texts[0], warnings=texts[1])
+    return Outcome(value=data["value"], error=error, mutated=texts[0], warnings=texts[1],
+                   violation=data["violation"][:500], restored=texts[2])

@@ -29,6 +29,7 @@ from coursekit.grading.check import run_case
 from coursekit.grading.compare import ErrorInfo, Outcome
 from coursekit.grading.isolation import Limits
 from coursekit.grading.plain import Array, Other, WireError, materialize
+from coursekit.grading.rules import resolve_all
 
 __all__ = ["OutputLimitExceeded", "prepare", "serve"]
 
@@ -116,6 +117,7 @@ def prepare() -> None:
         holder.check = _skipped_check
     for exercise_id, exercise in list(registry._REGISTRY.items()):
         registry._REGISTRY[exercise_id] = dataclasses.replace(exercise, reference=_withheld(exercise))
+        resolve_all(exercise.rules)  # imports torch.func and friends once, here, not in every worker
     # draw once so fonts, the text engine and the PNG writer are loaded before any fork
     fig, ax = plt.subplots(figsize=(2, 2))
     ax.plot([0, 1], [0, 1], label="warm")
@@ -205,7 +207,8 @@ def _answer(conn: socket.socket, number: int, outcome: Outcome, limits: Limits) 
         value = Other(f"result of {size / 2**20:.0f} MB (over the {limits.result_mb} MB limit)")
     error = [outcome.error.type_name, outcome.error.last_line] if outcome.error else None
     payload = {"value": value, "error": error, "mutated": [str(m) for m in outcome.mutated][:20],
-               "warnings": [str(w)[:300] for w in outcome.warnings][:20]}
+               "warnings": [str(w)[:300] for w in outcome.warnings][:20], "violation": str(outcome.violation)[:500],
+               "restored": [str(m) for m in outcome.restored][:20]}
     try:
         send(conn, {"event": "case", "number": number}, payload)
     except WireError as exc:
@@ -222,7 +225,7 @@ def _run_exercise(conn: socket.socket, exercise_id: str, cases: list[Any], out: 
         return
     exercise = registry.get(exercise_id)
     out_of_memory = False
-    for number, (args, kwargs, hidden) in enumerate(cases):
+    for number, (args, kwargs, hidden, extra) in enumerate(cases):
         if out_of_memory:
             # the remaining cases would only fill the memory limit again: the same verdict, at once
             skipped = ErrorInfo("MemoryError", "not run: an earlier case of this exercise ran out of memory")
@@ -231,8 +234,10 @@ def _run_exercise(conn: socket.socket, exercise_id: str, cases: list[Any], out: 
         out.reset()
         sys.stdout = sys.stderr = out
         try:
-            case = Case(tuple(materialize(args)), dict(materialize(kwargs)), "", bool(hidden))
-            outcome = run_case(exercise, case, candidate)
+            case = Case(tuple(materialize(args)), dict(materialize(kwargs)), "", bool(hidden),
+                        gradient=bool(extra.get("gradient")), grad_output=materialize(extra.get("grad_output")))
+            rules = tuple(i for i in extra.get("rules", ()) if isinstance(i, int) and 0 <= i < len(exercise.rules))
+            outcome = run_case(exercise, case, candidate, rules=rules)
         except BaseException as exc:  # noqa: BLE001 - e.g. a result whose conversion raises
             outcome = Outcome(error=ErrorInfo(type(exc).__name__, f"the result could not be read: {_error_text(exc)}"))
         _only_the_worker(pid)
