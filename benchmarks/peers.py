@@ -192,12 +192,12 @@ def otter_master(path: Path, template: dict[str, Any], exercises: list[Any]) -> 
             continue
         cases = ex.cases(hidden_seed=SEED)
         weight = sum(c.weight for c in cases)
-        new_cells += [_raw(f"# BEGIN QUESTION\nname: {ex.id}\npoints: {ex.points}"), _raw("# BEGIN SOLUTION"),
+        # the question's points are those of its test cases: one per coursekit case, worth the case's share
+        new_cells += [_raw(f"# BEGIN QUESTION\nname: {ex.id}"), _raw("# BEGIN SOLUTION"),
                       _code(f"# BEGIN SOLUTION NO PROMPT\n{reference_source(ex)}\n# END SOLUTION"),
                       _raw("# END SOLUTION"), _raw("# BEGIN TESTS")]
-        # one test case per coursekit case, worth the case's share of the points
         new_cells += [_code(f'""" # BEGIN TEST CONFIG\nhidden: {str(case.hidden).lower()}\n'
-                            f'points: {ex.points * case.weight / weight!r}\n""" # END TEST CONFIG\n'
+                            f'points: {round(ex.points * case.weight / weight, 6)!r}\n""" # END TEST CONFIG\n'
                             "from peer_checks import case_passes\n"
                             f"assert case_passes({ex.id!r}, {k}, globals().get({ex.id!r}))")
                       for k, case in enumerate(cases, start=1)]
