@@ -83,18 +83,11 @@ def test_other_processes_in_the_graders_cgroup_are_never_moved(tmp_path):
     assert (tmp_path / "cgroup" / "course.scope" / "cgroup.procs").read_text() == before
 
 
-def _real_cgroups_here() -> str:
-    groups, why = setup(memory_mb=64, processes=4, grader_pid=os.getpid())
-    if groups is not None:
-        groups.close()
-    return why
-
-
-@pytest.mark.skipif(bool(_real_cgroups_here()), reason="no worker cgroups on this machine: " + _real_cgroups_here())
 def test_a_real_worker_cgroup_counts_all_processes_and_memfd_pages():
     """On a machine with cgroup v2: two processes of 60 MB each and a 60 MB memfd break a 100 MB cgroup."""
     groups, why = setup(memory_mb=64, processes=8, grader_pid=os.getpid())
-    assert groups is not None, why
+    if groups is None:
+        pytest.skip(f"no worker cgroups on this machine: {why}")
     groups.memory_max = 100 * 2**20  # without the headroom a worker's interpreter gets
     try:
         for hog in ("forks", "memfd"):
