@@ -16,6 +16,7 @@ import pytest
 
 from coursekit.cli import main
 from coursekit.exercises import by_notebook
+from coursekit.exercises.source import reference_source
 
 pytestmark = pytest.mark.slow
 
@@ -90,6 +91,20 @@ def _answered(nb: nbformat.NotebookNode) -> nbformat.NotebookNode:
     return nb
 
 
+def _with_references(nb: nbformat.NotebookNode) -> nbformat.NotebookNode:
+    """The notebook with each exercise cell replaced by the bank's reference source for its exercise."""
+    nb = nbformat.from_dict(json.loads(json.dumps(nb)))
+    exercises = by_notebook("08_build_autograd")
+    filled = []
+    for cell in nb.cells:
+        if "exercise" in cell.metadata.get("tags", []):
+            (exercise,) = [e for e in exercises if f"def {e.id}(" in cell.source]
+            cell.source = reference_source(exercise)
+            filled.append(exercise.id)
+    assert filled == [e.id for e in exercises]
+    return nb
+
+
 @pytest.fixture(scope="module")
 def stored():
     return nbformat.read(NOTEBOOK, as_version=4)
@@ -112,6 +127,7 @@ def test_coursekit_grade_gives_the_answers_full_marks_and_the_stubs_zero(tmp_pat
     submissions = tmp_path / "submitted"
     submissions.mkdir()
     nbformat.write(_answered(stored), submissions / "answered.ipynb")
+    nbformat.write(_with_references(stored), submissions / "references.ipynb")
     nbformat.write(stored, submissions / "stubs.ipynb")
     out = tmp_path / "grades"
     code = main(["grade", str(submissions), "--out", str(out), "--seed", "2024", "--workers", "2", "--quiet"])
@@ -119,10 +135,12 @@ def test_coursekit_grade_gives_the_answers_full_marks_and_the_stubs_zero(tmp_pat
     with open(out / "gradebook.csv", newline="") as handle:
         rows = {row["student"]: row for row in csv.DictReader(handle)}
     exercises = by_notebook("08_build_autograd")
-    assert float(rows["answered"]["total"]) == sum(e.points for e in exercises) == 7
     assert float(rows["stubs"]["total"]) == 0
-    answered = json.loads((out / "results" / "answered.json").read_text())
-    assert [(e["id"], e["status"]) for e in answered["exercises"]] == [(e.id, "pass") for e in exercises]
-    assert all(e["total"] > len(ex.cases()) for e, ex in zip(answered["exercises"], exercises, strict=True))
+    for student in ("answered", "references"):
+        assert float(rows[student]["total"]) == sum(e.points for e in exercises) == 7
+        result = json.loads((out / "results" / f"{student}.json").read_text())
+        assert [(e["id"], e["status"]) for e in result["exercises"]] == [(e.id, "pass") for e in exercises]
+        # the hidden cases ran too
+        assert all(e["total"] > len(ex.cases()) for e, ex in zip(result["exercises"], exercises, strict=True))
     stubs = json.loads((out / "results" / "stubs.json").read_text())
     assert [e["status"] for e in stubs["exercises"]] == ["not_attempted"] * len(exercises)
