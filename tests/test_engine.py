@@ -234,3 +234,9 @@ def test_repr_is_deterministic_and_short():
     assert repr((x * x).sum()) == "Tensor(5.0, op=Sum)"
     assert repr(engine.Tensor(torch.zeros(3, 4))) == "Tensor(shape=(3, 4))"
     assert repr((x * x).node) == "Node(Mul, inputs=2, saved: a, b)"
+
+
+def test_an_empty_tuple_of_dimensions_sums_everything_as_in_torch():
+    values = torch.arange(6.0, dtype=torch.float64).reshape(2, 3)
+    assert engine.Tensor(values).sum(dim=()).item() == values.sum(dim=()).item() == 15.0
+    _assert_same_gradients(lambda x: x.sum(dim=()) * 2.0, [values])

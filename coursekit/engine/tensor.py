@@ -102,6 +102,8 @@ def _dims(dim: int | Sequence[int] | None, ndim: int) -> tuple[int, ...] | None:
     if dim is None:
         return None
     dims = (dim,) if isinstance(dim, int) else tuple(dim)
+    if not dims:  # as in torch, an empty tuple of dimensions means all of them
+        return None
     return tuple(sorted({d % ndim if ndim else 0 for d in dims}))
 
 

@@ -11,7 +11,6 @@ from __future__ import annotations
 
 from collections import deque
 from collections.abc import Callable
-from dataclasses import dataclass
 from typing import Any
 
 import numpy as np
@@ -20,9 +19,20 @@ import torch
 from coursekit.engine.backward import backward_twice as two_backward_passes
 from coursekit.engine.backward import gradients, inputs_of
 from coursekit.engine.tensor import Tensor
-from coursekit.exercises.cases import normal, tensor
-from coursekit.exercises.functions import named
-from coursekit.exercises.model import Case, Exercise, Mistake, NamedFunction
+from coursekit.exercises._engine_programs import (
+    CHAIN,
+    MLP,
+    NOTHING_SAVED,
+    PROGRAMS,
+    RESIDUAL,
+    REUSE,
+    SOFTMAX,
+    SQUARE,
+    TWO_USES,
+    random_case,
+)
+from coursekit.exercises.cases import tensor
+from coursekit.exercises.model import Case, Exercise, Mistake
 from coursekit.exercises.registry import register
 from coursekit.exercises.rules import no_autograd
 
@@ -164,56 +174,6 @@ register(Exercise(
 ))
 
 
-# --- the programs the engine cases run ----------------------------------------------------------------------
-
-Shapes = Callable[[np.random.Generator], tuple[tuple[int, ...], ...]]
-
-
-def _side(rng: np.random.Generator) -> int:
-    return int(rng.integers(1, 5))
-
-
-@dataclass(frozen=True)
-class Program:
-    """A registered function of engine (or torch) tensors, and random input shapes it accepts."""
-
-    fn: NamedFunction
-    shapes: Shapes
-    saves: bool  # whether some node of its graph saves a tensor (so a second backward needs retain_graph)
-
-
-def _reuse(x):
-    e = x.exp()
-    return (e + e.log()).sum()
-
-
-def _residual(x, w):
-    h = (x @ w).relu()
-    return (h + h @ w).sum()
-
-
-SQUARE = Program(named("(x * x).sum()", lambda x: (x * x).sum()), lambda r: ((_side(r), _side(r)),), True)
-TWO_USES = Program(named("(x * w + x).sum()", lambda x, w: (x * w + x).sum()),
-                   lambda r: (lambda n, k: ((n, k), (k,)))(_side(r), _side(r)), True)
-REUSE = Program(named("(e + e.log()).sum() with e = x.exp()", _reuse), lambda r: ((_side(r), _side(r)),), True)
-CHAIN = Program(named("((x * w).exp() * w).sum()", lambda x, w: ((x * w).exp() * w).sum()),
-                lambda r: (lambda n: ((n,), (n,)))(_side(r)), True)
-SOFTMAX = Program(named("(x.softmax(-1) * w).sum()", lambda x, w: (x.softmax(-1) * w).sum()),
-                  lambda r: (lambda n, k: ((n, k), (n, k)))(_side(r), 1 + _side(r)), True)
-MLP = Program(named("((x @ w1).relu() @ w2).sum()", lambda x, w1, w2: ((x @ w1).relu() @ w2).sum()),
-              lambda r: (lambda n, k, h, m: ((n, k), (k, h), (h, m)))(_side(r), _side(r), _side(r), _side(r)), True)
-RESIDUAL = Program(named("(h + h @ w).sum() with h = (x @ w).relu()", _residual),
-                   lambda r: (lambda n, k: ((n, k), (k, k)))(_side(r), _side(r)), True)
-NOTHING_SAVED = Program(named("(x + w).sum()", lambda x, w: (x + w).sum()),
-                        lambda r: (lambda n, k: ((n, k), (k,)))(_side(r), _side(r)), False)
-PROGRAMS = (SQUARE, TWO_USES, REUSE, CHAIN, SOFTMAX, MLP, RESIDUAL, NOTHING_SAVED)
-
-
-def _random_case(rng: np.random.Generator, programs: tuple[Program, ...]) -> tuple[Program, tuple[torch.Tensor, ...]]:
-    program = programs[int(rng.integers(0, len(programs)))]
-    return program, tuple(normal(rng, shape) for shape in program.shapes(rng))
-
-
 # --- engine_gradients: the walk, with accumulation ----------------------------------------------------------
 
 def engine_gradients(program, values):
@@ -285,7 +245,7 @@ def _engine_public() -> list[Case]:
 def _engine_hidden(rng: np.random.Generator) -> list[Case]:
     cases = []
     for _ in range(4):
-        program, values = _random_case(rng, PROGRAMS)
+        program, values = random_case(rng, PROGRAMS)
         cases.append(Case((program.fn, values), label="one of the notebook's programs on random inputs (sides 1-4)"))
     return cases
 
@@ -377,7 +337,7 @@ def _twice_public() -> list[Case]:
 def _twice_hidden(rng: np.random.Generator) -> list[Case]:
     cases = []
     for _ in range(4):
-        program, values = _random_case(rng, PROGRAMS)
+        program, values = random_case(rng, PROGRAMS)
         cases.append(Case((program.fn, values, bool(rng.random() < 0.5)),
                           label="one of the notebook's programs on random inputs, retain_graph True or False"))
     return cases

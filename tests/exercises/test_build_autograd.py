@@ -20,8 +20,9 @@ from hypothesis.extra.numpy import array_shapes, arrays
 from coursekit import engine
 from coursekit.engine.backward import topological_order as engine_order
 from coursekit.exercises import by_notebook, get
+from coursekit.exercises._engine_programs import PROGRAMS
 from coursekit.exercises.build_autograd import matmul_vjp, mul_vjp, softmax_vjp, unbroadcast
-from coursekit.exercises.build_autograd_walk import PROGRAMS, backward_twice, engine_gradients, topological_order
+from coursekit.exercises.build_autograd_walk import backward_twice, engine_gradients, topological_order
 from coursekit.grading.check import check
 
 SETTINGS = settings(max_examples=40, deadline=None)
