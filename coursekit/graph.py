@@ -219,6 +219,7 @@ def graph_data(outputs: torch.Tensor | Sequence[torch.Tensor], *, names: Mapping
         out_ids.append(len(nodes) - 1)
         if t.grad_fn is not None:
             edges.append((add(t.grad_fn), out_ids[-1]))
+    keep.clear()  # `add` refers to itself (a reference cycle): let go of the graph now, not at the next gc
     depth = _depths(len(nodes), edges, out_ids)
     return AutogradGraph(tuple(GraphNode(i, depth=depth[i], **entry) for i, entry in enumerate(nodes)),
                          tuple(edges))

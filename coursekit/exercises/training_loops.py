@@ -16,10 +16,21 @@ import numpy as np
 import torch
 import torch.nn.functional as F
 
-from coursekit.exercises._loop_checker import DTYPE, deep_setup, gan_setup, lstm_setup, regression_setup
+from coursekit.exercises._loop_checker import (
+    DTYPE,
+    deep_setup,
+    gan_setup,
+    lstm_setup,
+    regression_setup,
+    rnn_setup,
+    two_head_setup,
+)
 from coursekit.exercises.cases import normal
 from coursekit.exercises.model import Case, Exercise, Mistake
 from coursekit.exercises.registry import register
+
+__all__ = ["accumulate_loop", "deep_setup", "deep_supervision_loop", "gan_generator_first", "gan_setup", "lstm_loop",
+           "lstm_setup", "regression_setup", "rnn_setup", "two_head_setup"]
 
 NOTEBOOK = "06_retain_graph"
 Setup = Callable[..., Any]  # a case function of `_loop_checker`: builds the seeded modules and optimisers
