@@ -254,3 +254,30 @@ def test_box_text_keeps_clear_of_its_border():
         inner, outer = text.get_window_extent(renderer), patch.get_window_extent(renderer)
         margin = min(inner.x0 - outer.x0, outer.x1 - inner.x1, inner.y0 - outer.y0, outer.y1 - inner.y1)
         assert margin >= 3, (text.get_text(), margin)  # pixels at the figure's dpi
+
+
+def test_reading_a_graph_does_not_keep_it_alive():
+    import gc
+    import weakref
+
+    alive = []
+
+    class Box:
+        def __init__(self, t):
+            self.t = t.detach()
+
+    def pack(t):
+        box = Box(t)
+        alive.append(weakref.ref(box))
+        return box
+
+    w = torch.ones(3, requires_grad=True)
+    with torch.autograd.graph.saved_tensors_hooks(pack, lambda box: box.t):
+        y = w.exp().sum()
+    graph_data([y], names={"w": w, "y": y}, walked=y)
+    gc.disable()  # the graph must go with its last reference, not at some later collection
+    try:
+        del y
+        assert alive and all(ref() is None for ref in alive)
+    finally:
+        gc.enable()
