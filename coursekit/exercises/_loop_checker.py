@@ -31,8 +31,9 @@ from torch import nn
 
 from coursekit.exercises.functions import named
 
-__all__ = ["KEPT_ALIVE", "RETAINED", "LoopChecker", "deep_setup", "gan_setup", "lstm_setup", "regression_setup",
-           "rnn_setup", "two_head_setup"]
+__all__ = ["CONTRACT", "KEPT_ALIVE", "KEPT_ALIVE_WORDS", "RETAINED", "RETAINED_WORDS", "SECOND_TIME", "LoopChecker",
+           "deep_setup", "deep_targets", "gan_setup", "lstm_setup", "regression_setup", "regression_targets",
+           "rnn_setup", "seeded_normal", "sequence_targets", "two_head_setup"]
 
 DTYPE = torch.float64
 
@@ -42,6 +43,15 @@ KEPT_ALIVE = ("the loop checker found the graph of step {old} ({module}) still a
 RETAINED = ("the loop checker found {count} tensor(s) that {module} saved in step {old} still held in step "
             "{now}, after a backward pass went through them: that backward kept them (retain_graph=True), so "
             "the step's saved tensors stay in memory.")
+
+
+# What the exercises' messages and mistakes refer to.
+CONTRACT = ("Use the `setup` you are given (it builds the seeded model and its optimiser) and return a list of "
+            "Python floats, one per {unit}. The checker's setup also fails a loop that keeps an earlier step's "
+            "graph alive or keeps its saved tensors (retain_graph=True).")
+RETAINED_WORDS = "still held in step"  # in RETAINED: saved tensors a retain_graph=True backward kept
+KEPT_ALIVE_WORDS = "still alive in step"  # in KEPT_ALIVE: a graph something from an earlier step refers to
+SECOND_TIME = "backward through the graph a second time"  # PyTorch's own words
 
 
 def _check_error(text: str) -> RuntimeError:
@@ -153,6 +163,26 @@ class LoopChecker:
             if token.strict and token.step < self.step and token.walked and token.held > 0:
                 raise _check_error(RETAINED.format(count=token.held, module=token.module, old=token.step,
                                                      now=self.step))
+
+
+def seeded_normal(seed: int, *shape: int) -> torch.Tensor:
+    """Standard-normal float64 case data from its own seed (public cases)."""
+    return torch.randn(*shape, generator=torch.Generator().manual_seed(seed), dtype=DTYPE)
+
+
+def sequence_targets(xs: torch.Tensor) -> torch.Tensor:
+    """A target that needs memory: a squashed running sum of the first input over the steps."""
+    return torch.tanh(0.5 * xs[..., :1].cumsum(dim=0))
+
+
+def regression_targets(xs: torch.Tensor) -> torch.Tensor:
+    """sin(x · (1, -0.5, 0.25)) for 3 inputs, with a trailing output dimension."""
+    return torch.sin(xs @ torch.tensor([1.0, -0.5, 0.25], dtype=xs.dtype)).unsqueeze(-1)
+
+
+def deep_targets(xs: torch.Tensor) -> torch.Tensor:
+    """A target for 4 inputs that needs a non-linear model: tanh(x1 x2 + x3 / 2)."""
+    return torch.tanh(xs[..., :2].prod(dim=-1, keepdim=True) + 0.5 * xs[..., 2:3])
 
 
 @contextmanager

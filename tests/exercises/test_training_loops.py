@@ -14,13 +14,8 @@ import torch.nn.functional as F
 from coursekit.exercises import by_notebook, get
 from coursekit.exercises._loop_checker import deep_setup, gan_setup, lstm_setup, regression_setup, rnn_setup
 from coursekit.exercises.source import reference_source
-from coursekit.exercises.training_loops import (
-    AUX_WEIGHT,
-    accumulate_loop,
-    deep_supervision_loop,
-    gan_generator_first,
-    lstm_loop,
-)
+from coursekit.exercises.training_loops import accumulate_loop, lstm_loop
+from coursekit.exercises.training_loops_shared import AUX_WEIGHT, deep_supervision_loop, gan_generator_first
 from coursekit.explain import explain
 from coursekit.grading.batch import grade
 from coursekit.grading.check import check
