@@ -18,7 +18,7 @@ import ipywidgets as W
 import numpy as np
 import torch
 from matplotlib.figure import Figure
-from matplotlib.ticker import MaxNLocator
+from matplotlib.ticker import FuncFormatter, MaxNLocator, NullFormatter
 
 from coursekit.plots.style import color, style_axes
 from coursekit.widgets.base import SLIDER_STYLE, Explorer, choice_slider, new_figure
@@ -94,6 +94,15 @@ def depth_profile(init: str, activation: str, depth: int, *, scale: float = 1.0,
     if not scale > 0:
         raise ValueError(f"scale must be positive, got {scale!r}")
     std = scale * init_std(init, activation, width, width)
+    threads = torch.get_num_threads()
+    torch.set_num_threads(1)  # matrices this small are faster on one thread than shared between several
+    try:
+        return _profile(init, activation, depth, std, width, batch, seed)
+    finally:
+        torch.set_num_threads(threads)
+
+
+def _profile(init: str, activation: str, depth: int, std: float, width: int, batch: int, seed: int) -> DepthProfile:
     gen = torch.Generator().manual_seed(seed)
     # the input requires grad only so that autograd records the layers; the weights are constants here
     h = torch.randn(batch, width, generator=gen, dtype=torch.float64).requires_grad_()
@@ -113,6 +122,31 @@ def depth_profile(init: str, activation: str, depth: int, *, scale: float = 1.0,
     forward = np.array([o.detach().std().item() for o in outputs])
     backward = np.array([o.grad.std().item() for o in outputs])
     return DepthProfile(forward, backward, std)
+
+
+_SUPERSCRIPT = str.maketrans("-0123456789", "⁻⁰¹²³⁴⁵⁶⁷⁸⁹")
+
+
+def _decade(value: float, _position: object = None) -> str:
+    """10⁻⁸ in plain text: mathtext tick labels would cost most of a slider move's redraw."""
+    if value <= 0:
+        return ""
+    exponent = math.log10(value)
+    if abs(exponent - round(exponent)) > 1e-9:
+        return ""
+    return "10" + str(round(exponent)).translate(_SUPERSCRIPT)
+
+
+def _plain(value: float, _position: object = None) -> str:
+    return f"{value:g}"
+
+
+def _in_between(value: float, _position: object = None) -> str:
+    """Minor tick labels 0.2, 0.5, 2, 5, 20 ...: the 2s and 5s of each decade."""
+    if value <= 0:
+        return ""
+    mantissa = value / 10 ** math.floor(math.log10(value) + 1e-9)
+    return f"{value:g}" if round(mantissa, 6) in (2.0, 5.0) else ""
 
 
 def _factor_text(factor: float) -> str:
@@ -153,6 +187,8 @@ class InitDepthExplorer(Explorer):
             ax.axhline(1.0, color=color("black"), linestyle="--", linewidth=1.0,
                        label="1: the input's std" if ax is self.ax_f else "1: the std of ∂L/∂h_L")
             ax.set_yscale("log")
+            ax.yaxis.set_major_formatter(FuncFormatter(_decade))
+            ax.yaxis.set_minor_formatter(NullFormatter())
             ax.xaxis.set_major_locator(MaxNLocator(integer=True))
             style_axes(ax, xlabel=xlabel, ylabel=ylabel)
             ax.legend(frameon=False, fontsize=8, loc="lower left" if ax is self.ax_f else "lower right")
@@ -168,7 +204,13 @@ class InitDepthExplorer(Explorer):
         values = np.concatenate([profile.forward, profile.backward, [1.0]])
         values = values[values > 0]
         # the y range follows the data (shared by both panels), so no point is ever off the chart
-        self.ax_f.set_ylim(values.min() / 3, values.max() * 3)
+        low, high = values.min() / 3, values.max() * 3
+        self.ax_f.set_ylim(low, high)
+        # a narrow range has few decade ticks: then write the numbers plainly and label the 2s and 5s too
+        narrow = high / low < 300
+        for ax in (self.ax_f, self.ax_b):
+            ax.yaxis.set_major_formatter(FuncFormatter(_plain if narrow else _decade))
+            ax.yaxis.set_minor_formatter(FuncFormatter(_in_between) if narrow else NullFormatter())
         for ax in (self.ax_f, self.ax_b):
             ax.set_xlim(0.5, depth + 0.5)
         self.ax_f.set_title(f"forward: std {_factor_text(profile.forward_factor)} per layer", fontsize=11)

@@ -147,3 +147,16 @@ def test_factor_skips_the_first_layer_and_needs_positive_values():
     assert DepthProfile.factor(np.array([5.0, 1.0, 0.5, 0.25])) == pytest.approx(0.5)
     assert math.isnan(DepthProfile.factor(np.array([1.0, 2.0])))
     assert math.isnan(DepthProfile.factor(np.array([1.0, 0.0, 1.0])))
+
+
+def test_tick_labels_are_plain_text_and_label_narrow_ranges_in_between():
+    explorer = InitDepthExplorer()
+    fig = explorer.render(init="xavier", activation="tanh", depth=12)
+    fig.canvas.draw()
+    ticks = explorer.ax_f.get_yticklabels(minor=False) + explorer.ax_f.get_yticklabels(minor=True)
+    labels = [t.get_text() for t in ticks]
+    assert "1" in labels and "2" in labels and "0.5" in labels and not any("$" in t for t in labels)
+    fig = explorer.set(init="default", activation="relu", depth=20)
+    fig.canvas.draw()
+    labels = [t.get_text() for t in explorer.ax_f.get_yticklabels() if t.get_text()]
+    assert "10⁰" in labels and any("⁻" in t for t in labels) and not any("$" in t for t in labels)
