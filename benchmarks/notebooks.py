@@ -4,7 +4,11 @@
 
 Peak memory is the kernel process's maximum resident set size. Each notebook runs in its
 own wrapper process, so the kernel is that wrapper's only child and RUSAGE_CHILDREN
-reports exactly its peak. Targets: < 15 s and < 1.5 GB per notebook.
+reports exactly its peak and its CPU time. Targets: < 15 s and < 1.5 GB per notebook.
+
+The time target is judged on the kernel's CPU time (user + system), which other jobs on a
+shared machine barely change; the wall time, which they do change, is printed beside it with
+the machine's load, but never fails the run.
 """
 
 from __future__ import annotations
@@ -34,13 +38,13 @@ with client.setup_kernel():
     for index, cell in enumerate(nb.cells):
         client.execute_cell(cell, index)
     took = time.perf_counter() - start
-peak_kb = resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss
-print(json.dumps({"seconds": took, "peak_mb": peak_kb / 1024}))
+usage = resource.getrusage(resource.RUSAGE_CHILDREN)
+print(json.dumps({"seconds": took, "cpu_seconds": usage.ru_utime + usage.ru_stime, "peak_mb": usage.ru_maxrss / 1024}))
 """
 
 
 def measure(path: Path, *, python: str = sys.executable) -> dict[str, float]:
-    """Execute one notebook in a fresh kernel; returns {'seconds', 'peak_mb'}."""
+    """Execute one notebook in a fresh kernel; returns {'seconds' (wall), 'cpu_seconds', 'peak_mb'}."""
     env = {**os.environ, "COURSEKIT_DEVICE": os.environ.get("COURSEKIT_DEVICE", "cpu")}
     done = subprocess.run([python, "-c", _WRAPPER, str(path)], capture_output=True, text=True, env=env,
                           check=False, timeout=900)
@@ -56,7 +60,9 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--json", type=Path, help="also write the rows to this file")
     args = parser.parse_args(argv)
     paths = args.notebooks or sorted((ROOT / "notebooks").glob("*.ipynb"))
-    print(f"{'notebook':<28} {'time (s)':>9} {'peak RSS (MB)':>14}  target < {TIME_TARGET_S:g} s, "
+    load = os.getloadavg()
+    print(f"machine: {os.cpu_count()} cores, load {load[0]:.2f} {load[1]:.2f} {load[2]:.2f} (1, 5, 15 min)")
+    print(f"{'notebook':<28} {'wall (s)':>9} {'CPU (s)':>8} {'peak RSS (MB)':>14}  target: CPU < {TIME_TARGET_S:g} s, "
           f"< {MEMORY_TARGET_MB:g} MB")
     rows, failed = [], False
     for path in paths:
@@ -66,10 +72,11 @@ def main(argv: list[str] | None = None) -> int:
             print(f"{path.stem:<28} FAILED: {exc}")
             failed = True
             continue
-        ok = row["seconds"] < TIME_TARGET_S and row["peak_mb"] < MEMORY_TARGET_MB
+        ok = row["cpu_seconds"] < TIME_TARGET_S and row["peak_mb"] < MEMORY_TARGET_MB
         failed |= not ok
         rows.append({"notebook": path.stem, **row})
-        print(f"{path.stem:<28} {row['seconds']:>9.1f} {row['peak_mb']:>14.0f}  {'ok' if ok else 'OVER TARGET'}")
+        print(f"{path.stem:<28} {row['seconds']:>9.1f} {row['cpu_seconds']:>8.1f} {row['peak_mb']:>14.0f}  "
+              f"{'ok' if ok else 'OVER TARGET'}")
     if args.json:
         args.json.write_text(json.dumps(rows, indent=2))
     return 1 if failed else 0

@@ -4,11 +4,14 @@
     coursekit exercises     list the exercise bank by notebook
     coursekit lab           open JupyterLab on the course (free port, prints the URL)
     coursekit grade         grade a folder of submitted notebooks into a gradebook
+
+`python -m coursekit` is the same command.
 """
 
 from __future__ import annotations
 
 import argparse
+import os
 import sys
 from collections.abc import Callable, Sequence
 
@@ -33,6 +36,11 @@ def _exercises(args: argparse.Namespace) -> int:
     from coursekit.exercises import all_exercises, by_notebook
 
     exercises = by_notebook(args.notebook) if args.notebook else all_exercises()
+    if args.rules:
+        from coursekit.exercises.rules import rules_table
+
+        print(rules_table(exercises))
+        return 0
     current = None
     for ex in exercises:
         if ex.notebook != current:
@@ -52,7 +60,10 @@ def _lab(args: argparse.Namespace) -> int:
 
 def build_parser() -> argparse.ArgumentParser:
     """The argument parser of the `coursekit` command."""
+    from coursekit import __version__
+
     parser = argparse.ArgumentParser(prog="coursekit", description="The course's command-line tools.")
+    parser.add_argument("--version", action="version", version=f"coursekit {__version__}")
     sub = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
 
     doctor = sub.add_parser("doctor", help="check that everything the course needs is installed")
@@ -61,6 +72,8 @@ def build_parser() -> argparse.ArgumentParser:
 
     exercises = sub.add_parser("exercises", help="list the exercise bank")
     exercises.add_argument("--notebook", help="only this notebook's exercises, e.g. 03_activations")
+    exercises.add_argument("--rules", action="store_true",
+                           help="print the rules each exercise enforces (a Markdown table)")
     exercises.set_defaults(handler=_exercises)
 
     lab = sub.add_parser("lab", help="open JupyterLab on the course's notebooks")
@@ -82,8 +95,15 @@ def _grade_command(sub: argparse._SubParsersAction) -> None:
 _EXTRA_COMMANDS: list[Callable[[argparse._SubParsersAction], None]] = [_grade_command]
 
 
+def _user_errors() -> tuple[type[BaseException], ...]:
+    """Exceptions that mean the user asked for something that does not exist: a message, not a traceback."""
+    from coursekit.exercises import UnknownExerciseError
+
+    return (UnknownExerciseError,)
+
+
 def main(argv: Sequence[str] | None = None) -> int:
-    """Entry point of the `coursekit` console script."""
+    """Entry point of the `coursekit` console script (and of `python -m coursekit`)."""
     parser = build_parser()
     args = parser.parse_args(argv)
     handler: Handler = args.handler
@@ -92,6 +112,14 @@ def main(argv: Sequence[str] | None = None) -> int:
     except KeyboardInterrupt:
         print("interrupted", file=sys.stderr)
         return 130
+    except BrokenPipeError:
+        # the reader went away (`coursekit exercises | head`): stop quietly, as Unix tools do
+        devnull = os.open(os.devnull, os.O_WRONLY)
+        os.dup2(devnull, sys.stdout.fileno())
+        return 141
+    except _user_errors() as exc:
+        print(f"coursekit {args.command}: {exc}", file=sys.stderr)
+        return 2
 
 
 if __name__ == "__main__":

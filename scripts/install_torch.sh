@@ -8,13 +8,26 @@ python=${1:?usage: install_torch.sh PYTHON}
 want=2.13.0
 pip=("$python" -m pip install --quiet --disable-pip-version-check)
 
-have=$("$python" -c 'import torch; print(torch.__version__)' 2>/dev/null || true)
-if [ "${have%%+*}" = "$want" ]; then
-    echo "install_torch: torch $have already installed"
+gpu=no
+if command -v nvidia-smi >/dev/null 2>&1 && nvidia-smi -L >/dev/null 2>&1; then gpu=yes; fi
+
+# "VERSION CUDA" of the installed torch, e.g. "2.13.0+cpu None" or "2.13.0 12.8"
+have=$("$python" -c 'import torch; print(torch.__version__, torch.version.cuda)' 2>/dev/null || true)
+have_version=${have%% *}
+have_cuda=${have##* }
+if [ "${have_version%%+*}" = "$want" ]; then
+    if [ $gpu = no ] || [ "$have_cuda" != None ]; then
+        echo "install_torch: torch $have_version already installed"
+        exit 0
+    fi
+    # pip counts 2.13.0+cpu as satisfying torch==2.13.0, so the CUDA build must replace it by force
+    echo "install_torch: torch $have_version is a CPU build on a machine with an NVIDIA GPU; replacing it"
+    "${pip[@]}" --force-reinstall --no-deps "torch==$want"
+    "${pip[@]}" "torch==$want"
     exit 0
 fi
 
-if command -v nvidia-smi >/dev/null 2>&1 && nvidia-smi -L >/dev/null 2>&1; then
+if [ $gpu = yes ]; then
     echo "install_torch: NVIDIA GPU found, installing the CUDA build of torch $want"
     "${pip[@]}" "torch==$want"
     exit 0

@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # The whole suite, as `make test` runs it: ruff, unit tests, nbval (strict) on every notebook,
-# the browser test and the Binder test. Every step runs; the exit code is non-zero if any failed.
+# the book's build, the browser test (JupyterLab and the book) and the Binder test.
+# Every step runs; the exit code is non-zero if any failed.
 set -uo pipefail
 venv=${1:-.venv}
 py="$venv/bin/python"
@@ -27,7 +28,7 @@ step() {
 
 mapfile -t notebooks < <(ls notebooks/*.ipynb 2>/dev/null | sort)
 
-step "ruff" "$py" -m ruff check coursekit tests benchmarks scripts
+step "ruff" "$py" -m ruff check coursekit tests benchmarks scripts book
 step "unit tests" "$py" -m pytest -n 2 -m "not browser and not binder" tests
 if [ ${#notebooks[@]} -eq 0 ]; then
     echo "no notebooks found under notebooks/"; failed+=("nbval"); summary+=("FAILED  nbval (no notebooks)")
@@ -35,8 +36,10 @@ else
     step "nbval (strict) on ${#notebooks[@]} notebooks" "$py" -m pytest -p no:cacheprovider --nbval \
         --nbval-current-env --nbval-sanitize-with tests/nbval_sanitize.cfg -n 2 --dist loadfile "${notebooks[@]}"
 fi
+# the course website, which the browser test opens page by page (tests/browser/test_book.py)
+step "book (make book)" make --no-print-directory book VENV="$venv"
 if [ -d tests/browser ]; then
-    step "browser test (JupyterLab in Chromium)" "$py" -m pytest -m browser -rs tests/browser \
+    step "browser test (JupyterLab and the book in Chromium)" "$py" -m pytest -m browser -rs tests/browser \
         --junitxml="$out/browser-junit.xml"
     if grep -q '<skipped' "$out/browser-junit.xml" 2>/dev/null; then
         echo

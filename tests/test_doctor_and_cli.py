@@ -1,4 +1,6 @@
 import importlib.metadata
+import subprocess
+import sys
 
 import pytest
 
@@ -46,13 +48,64 @@ def test_exercises_command_lists_the_bank(capsys):
     assert "00_start_here" in out and "scale_and_shift" in out
 
 
-def test_exercises_command_suggests_on_a_typo():
-    from coursekit.exercises import UnknownExerciseError
-
-    with pytest.raises(UnknownExerciseError, match="Did you mean '00_start_here'"):
-        main(["exercises", "--notebook", "00_start_her"])
+def test_exercises_command_suggests_on_a_typo(capsys):
+    assert main(["exercises", "--notebook", "00_start_her"]) == 2
+    err = capsys.readouterr().err
+    assert "Did you mean '00_start_here'" in err and "Traceback" not in err
 
 
 def test_console_script_is_installed():
     scripts = {ep.name: ep.value for ep in importlib.metadata.entry_points(group="console_scripts")}
     assert scripts.get("coursekit") == "coursekit.cli:main"
+
+
+def test_exercises_rules_table_lists_every_rule_and_the_readme_carries_it(capsys):
+    from pathlib import Path
+
+    from coursekit.exercises import all_exercises
+
+    assert main(["exercises", "--rules"]) == 0
+    table = capsys.readouterr().out.strip()
+    rows = table.splitlines()[2:]
+    assert len(rows) == sum(len(e.rules) for e in all_exercises()) > 20
+    assert all(rule.text.replace("|", "\\|") in table for e in all_exercises() for rule in e.rules)
+    readme = (Path(__file__).resolve().parents[1] / "README.md").read_text()
+    start = readme.index("<!-- rules table:")
+    block = readme[readme.index("\n", start) + 1:readme.index("<!-- end of rules table -->")].strip()
+    assert block == table, "README's rules table is stale: paste `coursekit exercises --rules` into it"
+
+
+def test_python_dash_m_and_version():
+    from coursekit import __version__
+
+    done = subprocess.run([sys.executable, "-m", "coursekit", "--version"], capture_output=True, text=True,
+                          timeout=120)
+    assert done.returncode == 0 and done.stdout.strip() == f"coursekit {__version__}"
+
+
+def test_a_closed_pipe_ends_the_listing_quietly():
+    listing = subprocess.Popen([sys.executable, "-m", "coursekit", "exercises"], stdout=subprocess.PIPE,
+                               stderr=subprocess.PIPE)
+    assert listing.stdout is not None
+    listing.stdout.readline()
+    listing.stdout.close()  # what `| head -1` does
+    _, err = listing.communicate(timeout=120)
+    assert b"Traceback" not in err and b"BrokenPipe" not in err, err.decode()
+
+
+@pytest.mark.parametrize("args", [
+    ["exercises", "--notebook", "99_nope"],
+    ["exercises", "--bogus"],
+    ["doctor", "extra"],
+    ["lab", "--port", "not-a-number"],
+    ["grade", "no/such/folder", "--out", "x", "--seed", "1"],
+    ["grade", ".", "--out", "x", "--shard", "5/3"],
+    ["grade", "merge", "--out", "x"],
+    ["grade", "merge", "no/such/out-1", "--out", "x"],
+    ["nope"],
+])
+def test_no_user_error_prints_a_traceback(args, tmp_path):
+    done = subprocess.run([sys.executable, "-m", "coursekit", *args], capture_output=True, text=True, timeout=120,
+                          cwd=tmp_path)
+    assert done.returncode != 0
+    assert "Traceback" not in done.stderr and done.stderr.strip(), done.stderr

@@ -5,9 +5,10 @@ from __future__ import annotations
 import numpy as np
 import torch
 
-from coursekit.exercises.cases import normal, tensor, uniform
+from coursekit.exercises.cases import normal, shares, tensor, uniform, weigh_extremes
 from coursekit.exercises.model import Case, Exercise, Mistake
 from coursekit.exercises.registry import register
+from coursekit.exercises.rules import SIGMOID, forbid, no_autograd
 
 NOTEBOOK = "03_activations"
 
@@ -16,6 +17,7 @@ NOTEBOOK = "03_activations"
 ORDINARY = [-2.0, -0.5, 0.0, 0.5, 2.0]
 HUGE = [-1e4, -50.0, 50.0, 1e4]
 TINY = [-1e-300, 5e-324, 1e-12, -1e-12]
+GRAD_ONLY = "The gradient cases differentiate your function with autograd and compare with the true derivative."
 
 
 def _elementwise_public(*, extra: tuple[Case, ...] = ()) -> list[Case]:
@@ -38,14 +40,54 @@ def _elementwise_hidden(rng: np.random.Generator) -> list[Case]:
     ]
 
 
+def _stable_public(*, extra: tuple[Case, ...] = ()) -> list[Case]:
+    """A stability exercise's cases: values half the points, autograd's gradient the other half.
+
+    An answer whose value or gradient breaks down at huge |x| earns at most half the points.
+    """
+    values = _elementwise_public()
+    huge = [c for c in values if c.label.startswith("huge")]
+    return shares(
+        (0.2, [c for c in values if c not in huge] + list(extra)),
+        (0.2, huge),
+        (0.1, [Case((tensor(ORDINARY),), label="gradient at ordinary values, x = 0 included", gradient=True)]),
+        (0.5, [Case((tensor(HUGE),), label="gradient at huge |x| up to 1e4", gradient=True)]),
+    )
+
+
+def _stable_hidden(rng: np.random.Generator, *, extra: tuple[Case, ...] = ()) -> list[Case]:
+    values = _elementwise_hidden(rng)
+    huge = [values.pop()]
+    n = int(rng.integers(2, 9))
+    return shares(
+        (0.2, values + list(extra)),
+        (0.2, huge),
+        (0.1, [Case((normal(rng, (n,), scale=3.0),), label="gradient at x ~ N(0, 3^2)", gradient=True)]),
+        (0.5, [Case((uniform(rng, (n,), low=-1e4, high=1e4),), label="gradient at x ~ U(-1e4, 1e4)",
+                    gradient=True)]),
+    )
+
+
+def _safe_sides(x: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
+    """x clamped to [0, inf) and to (-inf, 0]: the inputs each side's formula may safely see."""
+    return x.clamp(min=0), x.clamp(max=0)
+
+
 # --- sigmoid ----------------------------------------------------------------------------------------
 
 def sigmoid(x: torch.Tensor) -> torch.Tensor:
     """Reference: the logistic function 1 / (1 + e^{-x}), never exponentiating a large positive number."""
-    # For x >= 0 use 1 / (1 + e^{-x}); for x < 0 the equal form e^{x} / (1 + e^{x}).
-    # Either way the exponent is -|x| <= 0, so e^{-|x|} lies in (0, 1] and cannot overflow.
-    z = torch.exp(-x.abs())
-    return torch.where(x >= 0, 1 / (1 + z), z / (1 + z))
+    # For x >= 0 use 1 / (1 + e^{-x}); for x < 0 the equal form e^{x} / (1 + e^{x}). Each form is fed
+    # only the inputs of its own side (clamped), so its exponent is <= 0: torch.where differentiates
+    # both branches everywhere, and an inf in the unused branch would make its zero gradient nan.
+    pos, neg = _safe_sides(x)
+    e_pos, e_neg = torch.exp(-pos), torch.exp(neg)
+    return torch.where(x >= 0, 1 / (1 + e_pos), e_neg / (1 + e_neg))
+
+
+def _sigmoid_derivative(v: torch.Tensor, x: torch.Tensor) -> torch.Tensor:
+    s = sigmoid(x)
+    return v * s * (1 - s)
 
 
 def _sigmoid_numpy(x: torch.Tensor) -> np.ndarray:
@@ -54,26 +96,42 @@ def _sigmoid_numpy(x: torch.Tensor) -> np.ndarray:
         return np.asarray(1 / (1 + np.exp(-x.numpy())))
 
 
+def _sigmoid_through_abs(x: torch.Tensor) -> torch.Tensor:
+    # right values, but |x| has PyTorch's slope 0 at x = 0, so the gradient there is 0, not 1/4
+    z = torch.exp(-x.abs())
+    return torch.where(x >= 0, 1 / (1 + z), z / (1 + z))
+
+
+def _sigmoid_unclamped_where(x: torch.Tensor) -> torch.Tensor:
+    return torch.where(x >= 0, 1 / (1 + torch.exp(-x)), torch.exp(x) / (1 + torch.exp(x)))
+
+
 register(Exercise(
     id="sigmoid",
     notebook=NOTEBOOK,
     title="A numerically stable sigmoid",
     signature="sigmoid(x)",
     reference=sigmoid,
-    public_cases=_elementwise_public,
-    hidden_cases=_elementwise_hidden,
+    derivative=_sigmoid_derivative,
+    public_cases=_stable_public,
+    hidden_cases=_stable_hidden,
     warning_free=True,
+    convention="x is a float tensor of any shape; return a tensor of its shape and dtype. " + GRAD_ONLY,
+    rules=(forbid(*SIGMOID, text="write the sigmoid yourself with torch operations: torch.sigmoid, "
+                                 "Tensor.sigmoid, F.sigmoid and torch.special.expit are off limits."),),
     hints=(
-        "sigmoid(x) = 1 / (1 + exp(-x)) = exp(x) / (1 + exp(x)). Both forms are right on paper; "
-        "each one overflows on one side (exp of a large positive number).",
-        "Compute z = torch.exp(-x.abs()), which is always in (0, 1], and pick the form with torch.where: "
-        "1 / (1 + z) where x >= 0, z / (1 + z) where x < 0.",
+        "σ(x) = 1 / (1 + e^{−x}) = eˣ / (1 + eˣ). Both are right on paper; each one exponentiates a large "
+        "positive number on one side of 0, and e^{1e4} is inf in float64.",
+        "Use each form only on the side where its exponent is ≤ 0 and choose per element with `torch.where`. "
+        "`torch.where` computes both branches for every element and autograd differentiates both, so give "
+        "each branch only inputs that are safe for it (clamp them): an inf in the branch that is not selected "
+        "still turns the gradient into nan.",
     ),
     mistakes=(
         Mistake("numpy-exp",
                 "Use torch operations: np.exp pulls NumPy into the computation (hence the warning) and "
-                "overflows for x = -1e4, since exp(1e4) is inf in float64. Use torch.exp on a form that only "
-                "exponentiates -|x|.",
+                "overflows for x = -1e4, since exp(1e4) is inf in float64. Use torch.exp, on a form whose "
+                "exponent is never positive.",
                 wrong=_sigmoid_numpy),
         Mistake("exp-ratio-overflow",
                 "exp(x) / (1 + exp(x)) gives inf / inf = nan for large positive x. Use that form only where "
@@ -82,6 +140,22 @@ register(Exercise(
         Mistake("sign-flip",
                 "Your values are sigmoid(-x): the exponent in 1 / (1 + exp(-x)) carries a minus sign.",
                 wrong=lambda x: 1 / (1 + torch.exp(x))),
+        Mistake("one-form-gradient-nan",
+                "1 / (1 + exp(−x)) gives the right values even at x = −1e4 (1 / (1 + inf) = 0), but its "
+                "gradient there is exp(1e4) / (1 + exp(1e4))² = inf / inf = nan: autograd differentiates the "
+                "formula you wrote, so a network using it would stop learning. Use a form whose exponent is "
+                "never positive on each side.",
+                wrong=lambda x: 1 / (1 + torch.exp(-x))),
+        Mistake("where-unclamped",
+                "Your values are right, but the gradient is nan at huge |x|: torch.where evaluates both "
+                "branches for every element, so the branch you did not select still computes exp(1e4) = inf, "
+                "and its zero gradient times inf is nan. Clamp each branch's input to its own side of 0.",
+                wrong=_sigmoid_unclamped_where),
+        Mistake("abs-kink",
+                "Your values are right, but autograd's gradient at x = 0 is 0 instead of σ'(0) = 1/4: |x| has "
+                "a kink at 0, where PyTorch takes its slope to be 0, and the formula built on |x| inherits "
+                "it. Choose between the two forms with a comparison on x, not through |x|.",
+                wrong=_sigmoid_through_abs),
     ),
 ))
 
@@ -90,8 +164,7 @@ register(Exercise(
 
 def sigmoid_grad(x: torch.Tensor) -> torch.Tensor:
     """Reference: d sigmoid / dx = s (1 - s) with s = sigmoid(x), elementwise."""
-    z = torch.exp(-x.abs())
-    s = torch.where(x >= 0, 1 / (1 + z), z / (1 + z))
+    s = sigmoid(x)
     return s * (1 - s)
 
 
@@ -105,11 +178,15 @@ register(Exercise(
     title="The derivative of the sigmoid",
     signature="sigmoid_grad(x)",
     reference=sigmoid_grad,
-    public_cases=_elementwise_public,
+    public_cases=lambda: weigh_extremes(_elementwise_public(), label_starts="huge"),
     hidden_cases=_elementwise_hidden,
+    convention="x is the input of the sigmoid (not its output); return σ'(x) elementwise, x's shape and dtype.",
+    rules=(no_autograd("derive σ'(x) yourself and code the formula: no autograd (no backward(), "
+                       "torch.autograd.grad, requires_grad or torch.func transforms)."),),
     hints=(
-        "Differentiate 1 / (1 + e^{-x}) and write the result in terms of s = sigmoid(x) itself.",
-        "sigmoid'(x) = s * (1 - s). It is largest at x = 0, where it equals 1/4.",
+        "Differentiate 1 / (1 + e^{−x}) with the chain rule, then write the result in terms of s = σ(x) itself.",
+        "Once the derivative is written with s, compute s in a way that cannot overflow (your sigmoid, or "
+        "`torch.sigmoid`) instead of exponentiating x yourself. A check you can do by hand: σ'(0) = 1/4.",
     ),
     mistakes=(
         Mistake("returns-s", "You returned sigmoid(x) itself; its derivative is s * (1 - s).",
@@ -117,9 +194,13 @@ register(Exercise(
         Mistake("x-for-s",
                 "You computed x * (1 - x): the formula s * (1 - s) takes s = sigmoid(x), not the input x.",
                 wrong=lambda x: x * (1 - x)),
+        Mistake("plus-sign",
+                "Your values are s·(1 + s). Differentiating 1 / (1 + e^{−x}) brings down −e^{−x} from the "
+                "chain rule; rewrite e^{−x} / (1 + e^{−x}) in terms of s and check the sign you get.",
+                wrong=lambda x: torch.sigmoid(x) * (1 + torch.sigmoid(x))),
         Mistake("exp-overflow",
                 "exp(-x) / (1 + exp(-x))^2 is inf / inf = nan at x = -1e4. Compute s = sigmoid(x) with a "
-                "stable formula (or torch.sigmoid) and return s * (1 - s).",
+                "stable formula (or torch.sigmoid) and express the derivative with s.",
                 wrong=_sigmoid_grad_exp_overflow),
     ),
 ))
@@ -139,9 +220,13 @@ register(Exercise(
     reference=tanh_grad,
     public_cases=_elementwise_public,
     hidden_cases=_elementwise_hidden,
+    convention="x is the input of tanh; return tanh'(x) elementwise, x's shape and dtype.",
+    rules=(no_autograd("derive tanh'(x) yourself and code the formula: no autograd (no backward(), "
+                       "torch.autograd.grad, requires_grad or torch.func transforms)."),),
     hints=(
-        "Write the derivative in terms of t = tanh(x), the way sigmoid' = s (1 - s) is written with s.",
-        "tanh'(x) = 1 - tanh(x)^2: 1 at x = 0, and close to 0 once |x| > 3.",
+        "Write the derivative in terms of t = tanh(x), the way σ' is written with s = σ(x).",
+        "Test your formula at points you know: tanh'(0) = 1, and tanh'(x) → 0 as |x| grows, since tanh "
+        "flattens out at ±1.",
     ),
     mistakes=(
         Mistake("x-for-tanh", "You computed 1 - x^2; the formula is 1 - tanh(x)^2 (square the output, "
@@ -167,11 +252,13 @@ register(Exercise(
     reference=relu_grad,
     public_cases=_elementwise_public,
     hidden_cases=_elementwise_hidden,
-    convention="At the kink x = 0 the check follows PyTorch: ReLU'(0) = 0.",
+    convention="At the kink x = 0 the check follows PyTorch: ReLU'(0) = 0. Return numbers of x's dtype.",
+    rules=(no_autograd("write ReLU' from its definition: no autograd (no backward(), torch.autograd.grad, "
+                       "requires_grad or torch.func transforms)."),),
     hints=(
-        "ReLU(x) = max(x, 0) has slope 1 to the right of 0 and slope 0 to the left.",
-        "(x > 0) is a boolean tensor; turn it into numbers of x's dtype with .to(x.dtype). "
-        "Note the strict > : at x = 0 the derivative is taken to be 0.",
+        "ReLU(x) = max(x, 0) has slope 1 on one side of 0 and slope 0 on the other.",
+        "A comparison gives a boolean tensor, and the answer must be numbers of x's own dtype. At x = 0 "
+        "the convention is ReLU'(0) = 0: pick the comparison that is False there.",
     ),
     mistakes=(
         Mistake("one-at-zero", "At x = 0 you return 1. PyTorch (and this check) use ReLU'(0) = 0: "
@@ -191,9 +278,19 @@ register(Exercise(
 # --- a smooth ReLU -----------------------------------------------------------------------------------
 
 def softplus(x: torch.Tensor) -> torch.Tensor:
-    """Reference: log(1 + e^x), computed as max(x, 0) + log(1 + e^{-|x|}) so nothing overflows."""
-    # log(1 + e^x) = max(x, 0) + log(1 + e^{-|x|}); the exponent -|x| is never positive.
-    return torch.clamp(x, min=0) + torch.log1p(torch.exp(-x.abs()))
+    """Reference: log(1 + e^x), computed as x + log(1 + e^{-x}) for x > 0 so nothing overflows."""
+    # log(1 + e^x) = x + log(1 + e^{-x}): for x > 0 that form exponentiates only -x <= 0. Each branch
+    # of torch.where sees only its own side's inputs, so neither value nor gradient meets an inf.
+    pos, neg = _safe_sides(x)
+    return torch.where(x > 0, pos + torch.log1p(torch.exp(-pos)), torch.log1p(torch.exp(neg)))
+
+
+def _softplus_derivative(v: torch.Tensor, x: torch.Tensor) -> torch.Tensor:
+    return v * sigmoid(x)
+
+
+def _softplus_threshold_where(x: torch.Tensor) -> torch.Tensor:
+    return torch.where(x > 20, x, torch.log1p(torch.exp(x)))
 
 
 register(Exercise(
@@ -202,20 +299,38 @@ register(Exercise(
     title="A numerically stable softplus",
     signature="softplus(x)",
     reference=softplus,
-    public_cases=_elementwise_public,
-    hidden_cases=_elementwise_hidden,
+    derivative=_softplus_derivative,
+    public_cases=_stable_public,
+    hidden_cases=_stable_hidden,
+    convention="x is a float tensor of any shape; return log(1 + eˣ) with x's shape and dtype. " + GRAD_ONLY,
+    rules=(forbid("torch.nn.functional.softplus", "torch.logaddexp", "torch.Tensor.logaddexp",
+                  text="write softplus yourself: F.softplus and torch.logaddexp (softplus in disguise) are "
+                       "off limits."),),
     hints=(
-        "log(1 + exp(x)) overflows for large x: exp(1e4) is inf in float64, though the answer is about 1e4.",
-        "Factor out the larger term: log(1 + e^x) = max(x, 0) + log(1 + e^{-|x|}). "
-        "torch.log1p(y) computes log(1 + y) accurately for small y.",
+        "log(1 + eˣ) overflows for large x: e^{1e4} is inf in float64, though the answer is about 1e4. For "
+        "positive x, factor eˣ out of the logarithm.",
+        "For x > 0, log(1 + eˣ) = x + log(1 + e^{−x}); `torch.log1p(y)` computes log(1 + y) accurately for small "
+        "y. As in your sigmoid, choose with `torch.where` and give each branch only the inputs that are safe "
+        "for it: the check differentiates your function too.",
     ),
     mistakes=(
+        Mistake("where-unclamped",
+                "Your values are right, but the gradient is nan at x = 1e4: torch.where evaluates both "
+                "branches for every element, so the branch you did not select still computes exp(1e4) = inf, "
+                "and its zero gradient times inf is nan. Give that branch only inputs where it is safe "
+                "(clamp them).",
+                wrong=_softplus_threshold_where),
         Mistake("naive-overflow", "log(1 + exp(x)) is inf for large x because exp(x) overflows. Rewrite it "
-                "as max(x, 0) + log(1 + exp(-|x|)).", wrong=lambda x: torch.log(1 + torch.exp(x))),
+                "for positive x as x + log(1 + exp(-x)).", wrong=lambda x: torch.log(1 + torch.exp(x))),
         Mistake("sign-flip", "Your values are softplus(-x): softplus(x) = log(1 + exp(x)), with +x.",
                 wrong=lambda x: torch.clamp(-x, min=0) + torch.log1p(torch.exp(-x.abs()))),
         Mistake("relu-only", "You returned max(x, 0) alone: softplus adds log(1 + exp(-|x|)), "
                 "which is log 2 at x = 0.", wrong=lambda x: torch.clamp(x, min=0)),
+        Mistake("kink-at-zero",
+                "Your values are right, but autograd's gradient at x = 0 is not softplus'(0) = σ(0) = 1/2: "
+                "max(x, 0) and |x| each have a kink at 0, where PyTorch picks one slope (1 or 0), and the two "
+                "kinks of your formula do not cancel. Split the two cases with a comparison on x instead.",
+                wrong=lambda x: torch.clamp(x, min=0) + torch.log1p(torch.exp(-x.abs()))),
     ),
 ))
 
@@ -262,10 +377,10 @@ register(Exercise(
     convention="pre_activations has shape (batch, units); a unit counts as dead when its pre-activation "
                "is <= 0 for every sample (ReLU'(0) = 0, so a unit stuck at exactly 0 gets no gradient).",
     hints=(
-        "A unit is a column. First find, per column, whether every entry is <= 0: "
-        "(pre_activations <= 0).all(dim=0).",
-        "That gives one boolean per unit; the answer is their mean as a Python float: "
-        "float(dead.to(torch.float64).mean()).",
+        "A unit is a column of pre_activations. Decide, for each column, whether that unit is switched off "
+        "for every sample of the batch.",
+        "Reduce over the batch dimension first, which leaves one boolean per unit; then turn those booleans "
+        "into the share of dead units, as a Python float.",
     ),
     mistakes=(
         Mistake("entry-fraction", "You counted the share of all entries that are <= 0. A unit is dead only "
@@ -306,9 +421,13 @@ register(Exercise(
     hidden_cases=lambda rng: [*_elementwise_hidden(rng),
                               Case((normal(rng, (5,)),), {"negative_slope": float(rng.uniform(0.01, 0.5))},
                                    label="random vector, negative_slope ~ U(0.01, 0.5)")],
+    convention="x is a float tensor of any shape; negative_slope a float. Return a tensor of x's shape and dtype.",
+    rules=(forbid("torch.nn.functional.leaky_relu", "torch.nn.functional.leaky_relu_", "torch.prelu",
+                  "torch.nn.functional.prelu", text="write it yourself: F.leaky_relu and prelu are off limits."),),
     hints=(
         "Leaky ReLU keeps positive inputs unchanged and multiplies negative ones by negative_slope.",
-        "torch.where(x > 0, x, negative_slope * x) does it in one line.",
+        "Choose, element by element, between the two values, e.g. with `torch.where(condition, a, b)`; use the "
+        "negative_slope you are given, not a fixed number.",
     ),
     mistakes=(
         Mistake("slope-on-positive-side", "The slope went to the wrong side: positive inputs pass unchanged, "
@@ -328,8 +447,17 @@ def elu(x: torch.Tensor, alpha: float = 1.0) -> torch.Tensor:
     return torch.where(x > 0, x, alpha * torch.expm1(torch.clamp(x, max=0)))
 
 
+def _elu_derivative(v: torch.Tensor, x: torch.Tensor, alpha: float = 1.0) -> torch.Tensor:
+    # ELU'(x) = 1 for x > 0 and alpha e^x for x <= 0 (the left slope at 0, as F.elu's backward uses)
+    return v * torch.where(x > 0, torch.ones_like(x), alpha * torch.exp(x.clamp(max=0)))
+
+
 def _elu_mask_product(x: torch.Tensor, alpha: float = 1.0) -> torch.Tensor:
     return (x > 0) * x + (x <= 0) * alpha * (torch.exp(x) - 1)
+
+
+def _elu_unclamped_where(x: torch.Tensor, alpha: float = 1.0) -> torch.Tensor:
+    return torch.where(x > 0, x, alpha * torch.expm1(x))
 
 
 register(Exercise(
@@ -338,26 +466,41 @@ register(Exercise(
     title="ELU",
     signature="elu(x, alpha=1.0)",
     reference=elu,
-    public_cases=lambda: _elementwise_public(extra=(
+    derivative=_elu_derivative,
+    public_cases=lambda: _stable_public(extra=(
         Case((tensor(ORDINARY),), {"alpha": 2.0}, label="alpha = 2"),
         Case((tensor([-1e4, -3.0, 0.0, 3.0]),), {"alpha": 0.5}, label="very negative x with alpha = 0.5"),
     )),
-    hidden_cases=lambda rng: [*_elementwise_hidden(rng),
-                              Case((normal(rng, (5,), scale=2.0),), {"alpha": float(rng.choice([0.5, 1.5, 2.0, 3.0]))},
-                                   label="random vector, alpha from {0.5, 1.5, 2, 3}")],
+    hidden_cases=lambda rng: _stable_hidden(rng, extra=(
+        Case((normal(rng, (5,), scale=2.0),), {"alpha": float(rng.choice([0.5, 1.5, 2.0, 3.0]))},
+             label="random vector, alpha from {0.5, 1.5, 2, 3}"),)),
+    convention="x is a float tensor of any shape; alpha a float. At x = 0 the gradient check takes the left "
+               "slope α, as F.elu does. " + GRAD_ONLY,
+    rules=(forbid("torch.nn.functional.elu", "torch.nn.functional.elu_", "torch.nn.functional.celu",
+                  text="write it yourself: F.elu and F.celu are off limits."),),
     hints=(
-        "ELU is the identity for x > 0 and alpha * (exp(x) - 1) for x <= 0, which tends to -alpha.",
-        "torch.where(x > 0, x, alpha * (torch.exp(x) - 1)) works; torch.expm1(x) computes exp(x) - 1 "
-        "more accurately for tiny x.",
+        "ELU is the identity for x > 0 and α(eˣ − 1) for x ≤ 0, which tends to −α for very negative x.",
+        "The exponential branch must only ever see x ≤ 0: at x = 1e4, eˣ is inf, and even where `torch.where` "
+        "does not select that branch, autograd differentiates it (0 · inf = nan). Clamp that branch's input. "
+        "`torch.expm1` computes eˣ − 1 accurately for tiny x.",
     ),
     mistakes=(
         Mistake("missing-alpha", "Your negative side ignores alpha: it is alpha * (exp(x) - 1).",
                 wrong=lambda x, alpha=1.0: torch.where(x > 0, x, torch.expm1(torch.clamp(x, max=0)))),
+        Mistake("where-unclamped",
+                "Your values are right, but the gradient is nan at x = 1e4: torch.where evaluates both branches "
+                "for every element, so the exponential branch still computes exp(1e4) = inf there, and its "
+                "zero gradient times inf is nan. Clamp the input of that branch so it only sees x ≤ 0.",
+                wrong=_elu_unclamped_where),
         Mistake("mask-times-inf", "Multiplying by a mask does not remove an inf: at x = 1e4, exp(x) is inf "
                 "and 0 * inf = nan. Select with torch.where instead of multiplying by (x <= 0).",
                 wrong=_elu_mask_product),
         Mistake("missing-minus-one", "On the negative side it is alpha * (exp(x) - 1), not alpha * exp(x): "
                 "without the - 1 the function jumps at 0.",
                 wrong=lambda x, alpha=1.0: torch.where(x > 0, x, alpha * torch.exp(torch.clamp(x, max=0)))),
+        Mistake("exp-branch-everywhere",
+                "You applied the exponential branch α(eˣ − 1) to positive inputs too: for x > 0 ELU is the "
+                "identity. The two sides of 0 need different formulas.",
+                wrong=lambda x, alpha=1.0: alpha * torch.expm1(x)),
     ),
 ))

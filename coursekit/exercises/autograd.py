@@ -11,6 +11,7 @@ from coursekit.exercises.cases import normal, tensor, uniform
 from coursekit.exercises.functions import named
 from coursekit.exercises.model import Case, Exercise, Mistake
 from coursekit.exercises.registry import register
+from coursekit.exercises.rules import EXP, SOFTMAX, calls_at_most, must_create_graph, must_use_autograd
 
 NOTEBOOK = "06_retain_graph"
 
@@ -57,14 +58,24 @@ register(Exercise(
     public_cases=_two_grads_public,
     hidden_cases=_two_grads_hidden,
     output_names=("grad_p1", "grad_p2"),
+    convention="a is a 1-D float64 tensor that does not require grad; leave it unchanged. Return the tuple "
+               "(grad_p1, grad_p2), each of a's shape.",
+    rules=(must_use_autograd("use autograd for both gradients, not the Jacobian formula."),
+           calls_at_most((*SOFTMAX, *EXP), 1, text="one forward pass: compute p once (one softmax, or one "
+                                                   "exp in a softmax of your own) and take both gradients from "
+                                                   "that one graph.")),
     hints=(
-        "Make a leaf that requires grad (a = a.detach().clone().requires_grad_()), compute p = "
-        "torch.softmax(a, dim=0) once, then ask autograd for the gradient of p[1] and of p[2].",
-        "The first torch.autograd.grad call needs retain_graph=True, because softmax's saved output is freed "
-        "by a backward pass otherwise.",
-        "Return a tuple (grad_p1, grad_p2), each of a's shape.",
+        "Make a leaf from a copy of a that requires grad, compute p from it once, then ask autograd for one "
+        "gradient per output you need.",
+        "A backward pass frees what the graph saved for it (softmax saves p) unless you ask it to keep the "
+        "graph: which of your two calls still needs the graph afterwards?",
     ),
     mistakes=(
+        Mistake("graph-freed",
+                "Your first gradient call freed the tensors softmax saved for its backward, so the second call "
+                "found them gone. Two gradients from one forward pass is exactly the case retain_graph is "
+                "for: keep the graph through every call except the last (section 3).",
+                raised="backward through the graph a second time"),
         Mistake("accumulated",
                 "Your second gradient equals the sum of both gradients: .grad accumulates over backward() "
                 "calls. Set a.grad = None between the two calls, or use torch.autograd.grad, which returns "
@@ -141,13 +152,20 @@ register(Exercise(
     output_names=("w",),
     convention="Returns the final weights (shape of w0, detached). The loss is mean((x @ w - y)**2); each "
                "step is w <- w - lr * grad, on the full batch. Do not modify w0.",
+    rules=(must_use_autograd("compute every step's gradient with autograd (backward() or "
+                             "torch.autograd.grad), not with the closed-form formula."),),
     hints=(
-        "Start from a copy: w = w0.detach().clone().requires_grad_(). In each step compute the loss, call "
-        "loss.backward(), then update w under torch.no_grad().",
-        "backward() adds to w.grad; clear it after each update (w.grad = None, or w.grad.zero_()).",
-        "Return w.detach() after the last step.",
+        "Work on a copy of w0 that requires grad. Each step: the loss at the current weights, a backward pass, "
+        "then an update that autograd must not record.",
+        "backward() adds into w.grad instead of overwriting it: what must happen to w.grad between two steps?",
+        "Return the final weights detached from any graph.",
     ),
     mistakes=(
+        Mistake("leaf-in-place",
+                "Updating w in place while autograd records is refused for a leaf that requires grad: make the "
+                "update inside a block where autograd does not record (as optimizers do), then clear the "
+                "gradient.",
+                raised="a leaf variable that requires grad is being used in an in-place operation"),
         Mistake("no-zero-grad",
                 "Your steps use the sum of all gradients so far: backward() adds into w.grad, it does not "
                 "overwrite it. Clear it after each update with w.grad = None (or w.grad.zero_(), or "
@@ -217,12 +235,19 @@ register(Exercise(
     public_cases=_second_public,
     hidden_cases=_second_hidden,
     convention="x is a 0-d float64 tensor; return f''(x) as a Python float (a detached 0-d tensor is accepted).",
+    rules=(must_create_graph(),),
     hints=(
-        "Make x a leaf that requires grad, then g = torch.autograd.grad(f(x), x, create_graph=True)[0] is "
-        "f'(x) with its own graph.",
-        "Differentiate g once more: torch.autograd.grad(g, x)[0] is f''(x); return it with .item().",
+        "f''(x) is the derivative of f'(x). Autograd can differentiate f'(x) only if computing f'(x) was itself "
+        "recorded in a graph; by default a gradient is not.",
+        "Ask for the first derivative so that it is recorded, differentiate it once more with respect to the "
+        "same x, and return the number as a Python float.",
     ),
     mistakes=(
+        Mistake("no-create-graph",
+                "Your first derivative has no graph of its own, so there is nothing to differentiate a second "
+                "time: autograd records the computation of a gradient only when you ask for it with "
+                "create_graph=True.",
+                raised="does not require grad and does not have a grad_fn"),
         Mistake("first-derivative",
                 "This is f'(x), the first derivative. Differentiate it once more: compute it with "
                 "create_graph=True, then take the gradient of the result with respect to x.",

@@ -10,6 +10,7 @@ from coursekit.exercises.cases import normal, tensor, uniform
 from coursekit.exercises.functions import named
 from coursekit.exercises.model import Case, Exercise, Mistake, NamedFunction
 from coursekit.exercises.registry import register
+from coursekit.exercises.rules import must_use_autograd, no_autograd
 
 NOTEBOOK = "01_gradients"
 
@@ -116,13 +117,16 @@ register(Exercise(
     rtol=1e-6,
     atol=1e-7,
     convention="Central differences: (f(x + h·eᵢ) − f(x − h·eᵢ)) / (2h), one entry i at a time; "
-               "the result has x's shape.",
+               "the result has x's shape and dtype; x itself is left unchanged.",
+    rules=(no_autograd("estimate the gradient from values of f alone: no autograd (no backward(), "
+                       "torch.autograd.grad, requires_grad or torch.func transforms)."),),
     hints=(
-        "Loop over the entries of x.reshape(-1): for entry i build a copy of x with h added to entry i, "
-        "and one with h subtracted.",
-        "The slope estimate for entry i is (f(x_plus) − f(x_minus)) / (2 * h). Store it in a tensor made "
-        "with torch.zeros_like(x) and return it with x's shape.",
-        "Never change x itself: work on x.clone() (or build x + step) so the caller's tensor is untouched.",
+        "Nudge one entry of x at a time, by +h and by −h, and look at how much f changes. A matrix x has one "
+        "entry per (row, column): visit every entry, not every row.",
+        "The slope estimate for entry i is the change of f divided by the distance between the two nudged "
+        "points. Collect the estimates in a tensor of x's shape.",
+        "Leave x itself alone: build each nudged point as a new tensor. Nudging x in place and undoing it "
+        "afterwards does not give x back exactly, since every floating-point addition rounds.",
     ),
     mistakes=(
         Mistake("forward-difference",
@@ -149,10 +153,10 @@ register(Exercise(
 
 # --- grad_f ---------------------------------------------------------------------------------
 
-def grad_f(x: torch.Tensor) -> torch.Tensor:
-    """Reference: ∇f for f(x, y) = x²·y + sin(y), i.e. (2xy, x² + cos y), at x = (x, y)."""
-    a, b = x[0], x[1]
-    return torch.stack([2 * a * b, a**2 + torch.cos(b)])
+def grad_f(p: torch.Tensor) -> torch.Tensor:
+    """Reference: ∇f for f(x, y) = x²·y + sin(y), i.e. (2xy, x² + cos y), at the point p = (x, y)."""
+    x, y = p[0], p[1]
+    return torch.stack([2 * x * y, x**2 + torch.cos(y)])
 
 
 def _grad_f_public() -> list[Case]:
@@ -173,16 +177,20 @@ register(Exercise(
     id="grad_f",
     notebook=NOTEBOOK,
     title="The gradient of f(x, y) = x²·y + sin(y) by hand",
-    signature="grad_f(x)",
+    signature="grad_f(p)",
     reference=grad_f,
     public_cases=_grad_f_public,
     hidden_cases=_grad_f_hidden,
     rtol=1e-10,
     atol=1e-12,
-    convention="x is a tensor of shape (2,) holding the point (x, y); return (∂f/∂x, ∂f/∂y) as shape (2,).",
+    convention="p is a float64 tensor of shape (2,) holding the point (x, y); return (∂f/∂x, ∂f/∂y) at p, "
+               "shape (2,), float64.",
+    rules=(no_autograd("derive the two partial derivatives on paper and code the formulas: no autograd (no "
+                       "backward(), torch.autograd.grad, requires_grad or torch.func transforms)."),),
     hints=(
         "Treat y as a constant to get ∂f/∂x, and x as a constant to get ∂f/∂y.",
-        "∂f/∂x = 2xy and ∂f/∂y = x² + cos(y). Build the result with torch.stack([...]).",
+        "Differentiate x²·y and sin y one term at a time; a term without the variable you differentiate by has "
+        "derivative 0. Put the two results into one tensor of shape (2,).",
     ),
     mistakes=(
         Mistake("swapped", "Your two entries are swapped: the first entry is ∂f/∂x = 2xy, the second ∂f/∂y.",
@@ -233,11 +241,13 @@ register(Exercise(
     hidden_cases=_dd_hidden,
     rtol=1e-10,
     atol=1e-12,
-    convention="v is any non-zero vector; only its direction counts, so normalise it: ∇f · v / ‖v‖. "
-               "Return a single number (a 0-d tensor or a float).",
+    convention="grad and v are float64 tensors of shape (d,); v is any non-zero vector, of any length. "
+               "Return the slope of f per unit distance in the direction of v: a single number (a 0-d tensor "
+               "or a float).",
     hints=(
-        "The directional derivative is the slope per unit of distance, so use the unit vector v / ‖v‖.",
-        "torch.dot(grad, v) / torch.linalg.vector_norm(v) is the whole answer.",
+        "A slope per unit of distance is measured along a direction vector of length 1.",
+        "Make a unit vector that points the way v points, then combine it with the gradient the way a "
+        "directional derivative combines them (section 4 above).",
     ),
     mistakes=(
         Mistake("not-normalised",
@@ -332,12 +342,14 @@ register(Exercise(
     rtol=1e-8,
     atol=1e-10,
     convention="Row 0 of the result is x0 itself and row t is the point after t updates x ← x − lr·∇f(x): "
-               "shape (steps + 1, d), same dtype as x0.",
+               "shape (steps + 1, d), same dtype as x0; x0 is left unchanged.",
+    rules=(must_use_autograd("compute ∇f with autograd (backward() or torch.autograd.grad), since f can be "
+                             "any function."),),
     hints=(
-        "Start a list with x0, then repeat `steps` times: compute the gradient at the current point, take a "
-        "step against it, append the new point. Finish with torch.stack(points).",
-        "For the gradient: x = x.detach().requires_grad_(True); g, = torch.autograd.grad(f(x), x).",
-        "The update goes downhill: x_new = x − lr * g. Detach it before appending so no graph is kept.",
+        "Keep a list of points that starts with x0. Each step: the gradient at the current point, a step "
+        "against it, the new point appended. At the end, stack the points into one tensor.",
+        "Autograd gives the gradient at a point only if that point is a tensor that requires grad: make a "
+        "fresh one at every step (from a detached copy), so no step's graph hangs on to the previous ones.",
     ),
     mistakes=(
         Mistake("missing-x0",

@@ -9,9 +9,12 @@ from __future__ import annotations
 import numpy as np
 import torch
 
-from coursekit.exercises.cases import normal, tensor, uniform
+from coursekit.exercises.activations import sigmoid as _sigmoid
+from coursekit.exercises.activations import softplus as _softplus
+from coursekit.exercises.cases import normal, shares, tensor, uniform
 from coursekit.exercises.model import Case, Exercise, Mistake
 from coursekit.exercises.registry import register
+from coursekit.exercises.rules import LOG_SOFTMAX, forbid, no_autograd
 
 NOTEBOOK = "04_loss_functions"
 LOGS = "Natural logarithm (nats); 0 * log 0 is taken as 0."
@@ -58,10 +61,14 @@ register(Exercise(
     reference=mse,
     public_cases=_mse_public,
     hidden_cases=_mse_hidden,
-    convention="Mean reduction over all elements, as torch.nn.functional.mse_loss does by default.",
+    convention="Mean reduction over all elements, as torch.nn.functional.mse_loss does by default. Return a "
+               "0-d tensor (a loss must stay a tensor to be backpropagated).",
+    accepts_float=False,
+    rules=(forbid("torch.nn.functional.mse_loss", text="write it yourself: F.mse_loss is off limits."),),
     hints=(
-        "Square the differences elementwise, then average every element.",
-        "((pred - target) ** 2).mean()",
+        "Square the differences elementwise, then average over every element, not only over the batch.",
+        "Keep the result a tensor: a loss that became a Python number (through .item() or float()) can no "
+        "longer be backpropagated.",
     ),
     mistakes=(
         Mistake("sum", "You summed the squared errors; MSE takes their mean (divide by the number of elements).",
@@ -83,11 +90,12 @@ register(Exercise(
     reference=mse_grad,
     public_cases=_mse_public,
     hidden_cases=_mse_hidden,
-    convention="Mean reduction over all N elements: the gradient is 2 (pred - target) / N.",
+    convention="Mean reduction over all N elements of pred; return a tensor of pred's shape.",
+    rules=(no_autograd("derive the gradient yourself and code the formula: no autograd (no backward(), "
+                       "torch.autograd.grad, requires_grad or torch.func transforms)."),),
     hints=(
-        "Differentiate (1/N) * sum_i (p_i - t_i)^2 with respect to one p_i: only one term of the sum depends "
-        "on it.",
-        "The result has pred's shape: 2 * (pred - target) / pred.numel().",
+        "Differentiate (1/N) Σᵢ (pᵢ − tᵢ)² with respect to one pᵢ: only one term of the sum depends on it.",
+        "N counts every element of pred (`pred.numel()`), not only the batch; the gradient has pred's shape.",
     ),
     mistakes=(
         Mistake("missing-2", "The derivative of (p - t)^2 is 2 (p - t): your answer is missing the factor 2.",
@@ -153,10 +161,12 @@ register(Exercise(
     reference=entropy,
     public_cases=_entropy_public,
     hidden_cases=_entropy_hidden,
-    convention=LOGS + " Sums over the last dimension: one entropy per row.",
+    convention=LOGS + " Sums over the last dimension: one entropy per row, a tensor of shape p.shape[:-1].",
+    accepts_float=False,
     hints=(
-        "H(p) = -sum_i p_i log p_i over the last dimension (dim=-1), one value per distribution.",
-        "p * torch.log(p) is 0 * -inf = nan where p = 0; torch.xlogy(p, p) computes p log p with 0 log 0 = 0.",
+        "H(p) = −Σᵢ pᵢ log pᵢ over the last dimension (dim=-1), one value per distribution.",
+        "Where pᵢ = 0, pᵢ·log pᵢ is 0 · (−inf) = nan in floating point, though its limit is 0. Look for a torch "
+        "function that computes x·log(y) with that convention built in, or leave those terms out with a mask.",
     ),
     mistakes=(
         Mistake("nan-at-zero", "p * log(p) gives 0 * -inf = nan where p = 0. By convention 0 log 0 = 0: use "
@@ -202,11 +212,13 @@ register(Exercise(
     reference=kl_divergence,
     public_cases=_kl_public,
     hidden_cases=_kl_hidden,
-    convention=LOGS + " Sums over the last dimension; q > 0 wherever p > 0.",
+    convention=LOGS + " Sums over the last dimension; q > 0 wherever p > 0. A tensor of shape p.shape[:-1].",
+    accepts_float=False,
+    rules=(forbid("torch.nn.functional.kl_div", text="write it yourself: F.kl_div is off limits."),),
     hints=(
-        "KL(p || q) = sum_i p_i log(p_i / q_i) over the last dimension: the expectation is taken under p.",
-        "Terms with p_i = 0 contribute 0. torch.xlogy(p, p) - torch.xlogy(p, q) gives p log p - p log q "
-        "with that convention built in.",
+        "KL(p ‖ q) = Σᵢ pᵢ log(pᵢ / qᵢ) over the last dimension: the average is taken under p.",
+        "Terms with pᵢ = 0 contribute 0, however small qᵢ is (as in your entropy). Writing the sum as "
+        "p log p − p log q lets each part use that convention.",
     ),
     mistakes=(
         Mistake("swapped", "You computed KL(q || p): the divergence is not symmetric. KL(p || q) weights "
@@ -236,6 +248,14 @@ def cross_entropy(logits: torch.Tensor, target: torch.Tensor) -> torch.Tensor:
     return (logsumexp - picked).mean()
 
 
+def _ce_derivative(v: torch.Tensor, logits: torch.Tensor, target: torch.Tensor) -> torch.Tensor:
+    # d/dz of mean_n [logsumexp(z_n) - z_n[y_n]] is (softmax(z) - onehot(y)) / N
+    m = logits.max(dim=1, keepdim=True).values
+    e = torch.exp(logits - m)
+    onehot = torch.nn.functional.one_hot(target, logits.shape[1]).to(logits.dtype)
+    return v * (e / e.sum(dim=1, keepdim=True) - onehot) / max(logits.shape[0], 1)
+
+
 def _ce_naive(logits: torch.Tensor, target: torch.Tensor) -> torch.Tensor:
     p = torch.exp(logits) / torch.exp(logits).sum(dim=1, keepdim=True)
     return -torch.log(p[torch.arange(len(target)), target]).mean()
@@ -248,24 +268,32 @@ def _ce_log_of_softmax(logits: torch.Tensor, target: torch.Tensor) -> torch.Tens
 
 def _ce_public() -> list[Case]:
     idx = torch.int64
-    return [
-        Case((tensor([[2.0, 1.0, 0.1, -1.0], [0.5, 2.5, 0.3, 0.0], [-1.0, 0.0, 1.0, 3.0]]),
-              tensor([0, 3, 1], dtype=idx)), label="3 samples, 4 classes"),
-        Case((tensor([[1000.0, 0.0, -1000.0], [-1000.0, 1000.0, 0.0]]), tensor([0, 0], dtype=idx)),
-             label="huge logits (|z| = 1000): one right, one confidently wrong"),
-        Case((tensor([[0.5, -1.0, 2.0]]), tensor([2], dtype=idx)), label="a batch of one"),
-        Case((tensor([[0.0, 0.0, 0.0, 0.0], [1e-12, 0.0, -1e-12, 0.0]]), tensor([1, 2], dtype=idx)),
-             label="equal (or nearly equal) logits: loss log 4 each"),
-    ]
+    ordinary = (tensor([[2.0, 1.0, 0.1, -1.0], [0.5, 2.5, 0.3, 0.0], [-1.0, 0.0, 1.0, 3.0]]),
+                tensor([0, 3, 1], dtype=idx))
+    huge = (tensor([[1000.0, 0.0, -1000.0], [-1000.0, 1000.0, 0.0]]), tensor([0, 0], dtype=idx))
+    return shares(
+        (0.2, [Case(ordinary, label="3 samples, 4 classes"),
+               Case((tensor([[0.5, -1.0, 2.0]]), tensor([2], dtype=idx)), label="a batch of one"),
+               Case((tensor([[0.0, 0.0, 0.0, 0.0], [1e-12, 0.0, -1e-12, 0.0]]), tensor([1, 2], dtype=idx)),
+                    label="equal (or nearly equal) logits: loss log 4 each")]),
+        (0.2, [Case(huge, label="huge logits (|z| = 1000): one right, one confidently wrong")]),
+        (0.1, [Case(ordinary, label="gradient w.r.t. the logits, 3 samples, 4 classes", gradient=True)]),
+        (0.5, [Case(huge, label="gradient w.r.t. the logits at huge logits (|z| = 1000)", gradient=True)]),
+    )
 
 
 def _ce_hidden(rng: np.random.Generator) -> list[Case]:
-    cases = []
-    for scale in (1.0, 3.0, 500.0):
+    def batch(scale: float) -> tuple[torch.Tensor, torch.Tensor]:
         n, c = int(rng.integers(1, 7)), int(rng.integers(2, 7))
-        cases.append(Case((normal(rng, (n, c), scale=scale), torch.from_numpy(rng.integers(0, c, size=n))),
-                          label=f"random batch of 1-6 samples, 2-6 classes, logits ~ N(0, {scale:g}^2)"))
-    return cases
+        return normal(rng, (n, c), scale=scale), torch.from_numpy(rng.integers(0, c, size=n))
+
+    label = "random batch of 1-6 samples, 2-6 classes, logits ~ N(0, {:g}^2)"
+    return shares(
+        (0.2, [Case(batch(scale), label=label.format(scale)) for scale in (1.0, 3.0)]),
+        (0.2, [Case(batch(500.0), label=label.format(500.0))]),
+        (0.1, [Case(batch(3.0), label="gradient: " + label.format(3.0), gradient=True)]),
+        (0.5, [Case(batch(500.0), label="gradient: " + label.format(500.0), gradient=True)]),
+    )
 
 
 register(Exercise(
@@ -274,14 +302,21 @@ register(Exercise(
     title="Cross-entropy from logits and class indices",
     signature="cross_entropy(logits, target)",
     reference=cross_entropy,
+    derivative=_ce_derivative,
     public_cases=_ce_public,
     hidden_cases=_ce_hidden,
+    accepts_float=False,
     convention="logits: shape (N, C); target: N class indices (int64). Mean over the batch, natural log, "
-               "as torch.nn.functional.cross_entropy.",
+               "as torch.nn.functional.cross_entropy; return a 0-d tensor. The gradient cases differentiate "
+               "your loss with autograd with respect to the logits and compare with (softmax(z) − onehot(y)) / N.",
+    rules=(forbid("torch.nn.functional.cross_entropy", *LOG_SOFTMAX, "torch.logsumexp", "torch.Tensor.logsumexp",
+                  "torch.special.logsumexp",
+                  text="compute it yourself with log-sum-exp: F.cross_entropy, log_softmax and torch.logsumexp "
+                       "are off limits."),),
     hints=(
-        "-log softmax(z)[y] = logsumexp(z) - z[y]: no softmax needs to be formed at all.",
-        "Stable logsumexp: m = logits.max(dim=1, keepdim=True).values; "
-        "m + log(exp(logits - m).sum(dim=1, keepdim=True)). Pick z[y] with logits[torch.arange(N), target].",
+        "−log softmax(z)_y = log Σⱼ e^{zⱼ} − z_y: no probabilities need to be formed at all.",
+        "Σⱼ e^{zⱼ} overflows as soon as one logit is large. Factor e^m out of the sum, with m each row's largest "
+        "logit, before exponentiating; `logits[torch.arange(N), target]` picks every row's z_y.",
     ),
     mistakes=(
         Mistake("exp-overflow", "exp(1000) is inf, and inf / inf = nan: subtract each row's maximum logit "
@@ -305,9 +340,13 @@ register(Exercise(
 
 def binary_cross_entropy_with_logits(logits: torch.Tensor, target: torch.Tensor) -> torch.Tensor:
     """Reference: mean of -[y log sigmoid(z) + (1 - y) log(1 - sigmoid(z))], computed without overflow."""
-    # -y log s(z) - (1-y) log(1-s(z)) = softplus(z) - y z, and softplus(z) = max(z, 0) + log(1 + e^{-|z|}).
-    softplus = torch.clamp(logits, min=0) + torch.log1p(torch.exp(-logits.abs()))
-    return (softplus - target * logits).mean()
+    # -y log s(z) - (1-y) log(1-s(z)) = softplus(z) - y z, with the stable softplus of 03_activations
+    # (each branch of its torch.where fed only its own side's inputs, so the gradient is right too).
+    return (_softplus(logits) - target * logits).mean()
+
+
+def _bce_derivative(v: torch.Tensor, logits: torch.Tensor, target: torch.Tensor) -> torch.Tensor:
+    return v * (_sigmoid(logits) - target) / max(logits.numel(), 1)
 
 
 def _bce_sigmoid_then_log(logits: torch.Tensor, target: torch.Tensor) -> torch.Tensor:
@@ -315,26 +354,52 @@ def _bce_sigmoid_then_log(logits: torch.Tensor, target: torch.Tensor) -> torch.T
     return -(target * torch.log(p) + (1 - target) * torch.log(1 - p)).mean()
 
 
+#: the clipping constants people use to keep log(sigmoid(z)) finite (Keras 1e-7, scikit-learn 1e-15, ...)
+_CLAMPS = (1e-7, 1e-8, 1e-10, 1e-12, 1e-15, 1e-16)
+
+
+def _bce_clamped(logits: torch.Tensor, target: torch.Tensor, eps: float) -> float:
+    p = torch.sigmoid(logits).clamp(eps, 1 - eps)
+    return float(-(target * torch.log(p) + (1 - target) * torch.log(1 - p)).mean())
+
+
+def _is_clamped_bce(case: Case, expected: object, got: object) -> bool:
+    """The learner's loss equals sigmoid-then-clamp for one of the usual clipping constants."""
+    if case.gradient:
+        return False
+    value = float(np.asarray(getattr(got, "data", got), dtype=np.float64).reshape(()))
+    return any(np.isclose(value, _bce_clamped(*case.args, eps), rtol=1e-9, atol=0.0) for eps in _CLAMPS)
+
+
 def _bce_public() -> list[Case]:
-    return [
-        Case((tensor([-2.0, -0.5, 0.0, 0.5, 3.0]), tensor([0.0, 1.0, 1.0, 0.0, 1.0])), label="ordinary logits"),
-        Case((tensor([1e4, -1e4, 1e4, -1e4]), tensor([1.0, 0.0, 0.0, 1.0])),
-             label="huge logits |z| = 1e4, two right and two confidently wrong"),
-        Case((tensor([[0.3, -1.2, 2.0]]), tensor([[0.25, 0.5, 0.9]])), label="a batch of one, soft targets"),
-        Case((tensor([1e-300, -1e-12, 0.0]), tensor([1.0, 0.0, 0.5])), label="tiny logits"),
-    ]
+    ordinary = (tensor([-2.0, -0.5, 0.0, 0.5, 3.0]), tensor([0.0, 1.0, 1.0, 0.0, 1.0]))
+    huge = (tensor([1e4, -1e4, 1e4, -1e4]), tensor([1.0, 0.0, 0.0, 1.0]))
+    return shares(
+        (0.2, [Case(ordinary, label="ordinary logits"),
+               Case((tensor([[0.3, -1.2, 2.0]]), tensor([[0.25, 0.5, 0.9]])), label="a batch of one, soft targets"),
+               Case((tensor([1e-300, -1e-12, 0.0]), tensor([1.0, 0.0, 0.5])), label="tiny logits")]),
+        (0.2, [Case(huge, label="huge logits |z| = 1e4, two right and two confidently wrong")]),
+        (0.1, [Case(ordinary, label="gradient w.r.t. the logits at ordinary logits, z = 0 included",
+                    gradient=True)]),
+        (0.5, [Case(huge, label="gradient w.r.t. the logits at huge logits |z| = 1e4", gradient=True)]),
+    )
 
 
 def _bce_hidden(rng: np.random.Generator) -> list[Case]:
-    cases = []
-    for scale in (1.0, 5.0, 1e3):
+    def labels(scale: float) -> tuple[torch.Tensor, torch.Tensor]:
         n = int(rng.integers(1, 9))
-        cases.append(Case((normal(rng, (n,), scale=scale), torch.from_numpy(rng.integers(0, 2, n).astype(float))),
-                          label=f"random logits ~ N(0, {scale:g}^2), labels 0 or 1"))
+        return normal(rng, (n,), scale=scale), torch.from_numpy(rng.integers(0, 2, n).astype(float))
+
     n = int(rng.integers(1, 9))
-    cases.append(Case((normal(rng, (n,), scale=2.0), uniform(rng, (n,), low=0.0, high=1.0)),
-                      label="random logits ~ N(0, 4), soft targets ~ U(0, 1)"))
-    return cases
+    label = "random logits ~ N(0, {:g}^2), labels 0 or 1"
+    return shares(
+        (0.2, [Case(labels(1.0), label=label.format(1.0)), Case(labels(5.0), label=label.format(5.0)),
+               Case((normal(rng, (n,), scale=2.0), uniform(rng, (n,), low=0.0, high=1.0)),
+                    label="random logits ~ N(0, 4), soft targets ~ U(0, 1)")]),
+        (0.2, [Case(labels(1e3), label=label.format(1e3))]),
+        (0.1, [Case(labels(2.0), label="gradient: " + label.format(2.0), gradient=True)]),
+        (0.5, [Case(labels(1e3), label="gradient: " + label.format(1e3), gradient=True)]),
+    )
 
 
 register(Exercise(
@@ -343,21 +408,35 @@ register(Exercise(
     title="Binary cross-entropy from logits, stable",
     signature="binary_cross_entropy_with_logits(logits, target)",
     reference=binary_cross_entropy_with_logits,
+    derivative=_bce_derivative,
     public_cases=_bce_public,
     hidden_cases=_bce_hidden,
+    accepts_float=False,
     convention="Mean over all elements; targets may be soft (any value in [0, 1]); natural log, as "
-               "torch.nn.functional.binary_cross_entropy_with_logits.",
+               "torch.nn.functional.binary_cross_entropy_with_logits; return a 0-d tensor. The gradient cases "
+               "differentiate your loss with autograd with respect to the logits and compare with (σ(z) − y) / N.",
+    rules=(forbid("torch.nn.functional.binary_cross_entropy_with_logits", "torch.nn.functional.softplus",
+                  "torch.nn.functional.logsigmoid", "torch.logaddexp", "torch.Tensor.logaddexp",
+                  text="work from the logits yourself: F.binary_cross_entropy_with_logits, F.softplus, "
+                       "F.logsigmoid and torch.logaddexp are off limits."),),
     hints=(
-        "With s = sigmoid(z): -y log s - (1 - y) log(1 - s) simplifies to softplus(z) - y z.",
-        "Stable softplus: torch.clamp(z, min=0) + torch.log1p(torch.exp(-z.abs())). Then take the mean of "
-        "softplus(z) - y * z.",
+        "With s = σ(z), write log s and log(1 − s) in terms of z alone: −y log s − (1 − y) log(1 − s) "
+        "simplifies to a softplus of z minus y·z.",
+        "Compute that softplus the stable way, as in 03_activations (no exponent of a large positive number, "
+        "each `torch.where` branch fed only its own side's inputs), then average over all elements.",
     ),
     mistakes=(
         Mistake("sigmoid-then-log", "sigmoid(1e4) rounds to exactly 1, so log(1 - sigmoid(z)) = log(0) = -inf "
                 "and 0 * -inf = nan. Work with the logits: the loss equals softplus(z) - y z.",
                 wrong=_bce_sigmoid_then_log),
-        Mistake("naive-softplus", "log(1 + exp(-z)) overflows to inf at z = -1e4. Use the stable softplus "
-                "max(z, 0) + log(1 + exp(-|z|)).",
+        Mistake("sigmoid-then-clamp",
+                "Clamping σ(z) into [ε, 1 − ε] before the log keeps the loss finite but wrong: a confidently wrong "
+                "logit of 1e4 costs −log ε (about 16 for ε = 1e-7) instead of 1e4, and inside the clamp the "
+                "gradient is 0, so the network gets no signal from exactly the examples it gets most wrong. Work "
+                "with the logits: the loss equals softplus(z) − y·z.",
+                test=_is_clamped_bce),
+        Mistake("naive-softplus", "log(1 + exp(-z)) overflows to inf at z = -1e4. Compute the softplus so "
+                "that no exponent is ever a large positive number.",
                 wrong=lambda logits, target: (logits - logits * target + torch.log(1 + torch.exp(-logits))).mean()),
         Mistake("clamped-bce", "binary_cross_entropy on sigmoid outputs clamps log(0) to -100, so a loss of 1e4 "
                 "comes out as 100. Use the logits directly.",
@@ -414,8 +493,8 @@ register(Exercise(
     convention="PyTorch's convention: weight_decay = lambda adds lambda * w to the gradient, i.e. the penalty "
                "is (lambda / 2) ||w||^2, as torch.optim.SGD(weight_decay=lambda). Return a new tensor.",
     hints=(
-        "The penalty (lambda / 2) ||w||^2 has gradient lambda * w; add it to grad, then take the usual step.",
-        "w - lr * (grad + weight_decay * w). Return a new tensor; do not change w in place.",
+        "The penalty (λ/2)‖w‖² is part of the cost, so its gradient joins grad: differentiate it.",
+        "Then take the usual SGD step with the combined gradient. Return a new tensor; do not change w in place.",
     ),
     mistakes=(
         Mistake("decay-sign", "Your decay pushes the weights away from 0: subtract lr * weight_decay * w, "

@@ -16,6 +16,10 @@ import torch
 from coursekit.exercises.cases import normal, tensor
 from coursekit.exercises.model import Case, Exercise, Mistake
 from coursekit.exercises.registry import register
+from coursekit.exercises.rules import no_autograd
+
+BY_HAND = no_autograd("backpropagate by hand with the chain rule: no autograd (no backward(), torch.autograd.grad, "
+                      "requires_grad or torch.func transforms).")
 
 NOTEBOOK = "07_backprop_mlp"
 
@@ -75,8 +79,9 @@ register(Exercise(
     convention="Labels are -1/+1. Update when y (w·x + b) <= 0 (a point on the boundary counts as wrong); "
                "return (w_new, b_new) with b_new a float.",
     hints=(
-        "First decide whether the sample is on the wrong side: compute y * (w·x + b) with torch.dot.",
-        "If that product is <= 0, return (w + lr*y*x, b + lr*y); otherwise return w and b unchanged.",
+        "First decide whether the sample is on the wrong side: the sign of y·(w·x + b) tells you.",
+        "Only a misclassified sample (product ≤ 0, the boundary included) moves w and b, towards classifying "
+        "it right; return b as a Python float either way, and leave w itself untouched.",
     ),
     mistakes=(
         Mistake("always-update",
@@ -151,11 +156,12 @@ register(Exercise(
     atol=1e-12,
     convention="y = x @ W.T + b as in torch.nn.Linear: x (N, in), W (out, in), b (out,), grad_out = dL/dy "
                "(N, out). Return (grad_x, grad_W, grad_b) with the shapes of x, W and b.",
+    rules=(BY_HAND,),
     hints=(
         "Each gradient has the shape of the thing it is the gradient of: grad_x like x (N, in), grad_W like "
         "W (out, in), grad_b like b (out,). Let the shapes pick the matrix products.",
-        "grad_x = grad_out @ W, grad_W = grad_out.T @ x, grad_b = grad_out.sum(dim=0): every sample of the "
-        "batch adds its own contribution to the shared parameters.",
+        "Every sample of the batch adds its own contribution to the shared parameters, so their gradients sum "
+        "over the batch; grad_x keeps one row per sample.",
     ),
     mistakes=(
         Mistake("grad-W-transposed",
@@ -259,11 +265,12 @@ register(Exercise(
     atol=1e-12,
     convention="out = relu(x @ W1.T + b1) @ W2.T + b2, L = ((out - y)**2).mean() over all N·k entries "
                "(MSELoss's default). ReLU'(0) = 0, as in PyTorch. Checked in float64 against autograd.",
+    rules=(BY_HAND,),
     hints=(
         "Go backwards one step at a time: dL/dout = 2 (out - y) / (N·k), then the second linear layer, "
         "then the ReLU, then the first linear layer (your linear_backward does the two linear steps).",
-        "Through the ReLU multiply by the mask of the forward pre-activation: grad_z1 = grad_h * (z1 > 0). "
-        "Biases get the batch sum of their layer's upstream gradient.",
+        "Through the ReLU the gradient passes only where the forward pre-activation was positive (ReLU'(0) = 0), "
+        "so keep z1 from the forward pass. Biases get the batch sum of their layer's upstream gradient.",
     ),
     mistakes=(
         Mistake("sum-not-mean",

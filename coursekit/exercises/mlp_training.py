@@ -79,9 +79,9 @@ register(Exercise(
                "normal, std = gain · sqrt(2 / (fan_in + fan_out)) with torch.nn.init.calculate_gain's gain "
                "(5/3 for tanh, 1 for sigmoid and linear). Return a float.",
     hints=(
-        "Two formulas: He for relu, sqrt(2 / fan_in); Xavier for the others, gain * sqrt(2 / (fan_in + fan_out)).",
-        "The Xavier gains are torch.nn.init.calculate_gain's: tanh 5/3, sigmoid 1, linear 1. "
-        "The question asks for a standard deviation, so take the square root of the variance.",
+        "Two cases: a ReLU layer uses He's formula, every other non-linearity Xavier's, scaled by its gain.",
+        "The gain is what torch.nn.init.calculate_gain returns for the non-linearity. The formulas above give "
+        "standard deviations of a normal distribution; a uniform initialiser's bound is a different number.",
     ),
     mistakes=(
         Mistake("xavier-he-swapped",
@@ -169,8 +169,8 @@ register(Exercise(
     hints=(
         "Zero the dropped units by multiplying by the mask (True counts as 1, False as 0), then scale what "
         "is left so that the expected value of every unit is unchanged.",
-        "Each unit survives with probability 1 - p, so divide by (1 - p). At p = 1 nothing survives and "
-        "1 / (1 - p) is undefined: return torch.zeros_like(x) in that case.",
+        "Each unit survives with probability 1 − p: choose the scale factor that keeps every unit's expected "
+        "value at x. At p = 1 no such factor exists; nothing survives, so the output is all zeros.",
     ),
     mistakes=(
         Mistake("no-rescale",
@@ -256,8 +256,8 @@ register(Exercise(
     hints=(
         "First the total norm: the square root of the sum of the squares of every entry of every gradient, "
         "as if all tensors were one long vector.",
-        "Then one common factor, scale = min(1, max_norm / total): multiply every gradient by it, so the "
-        "direction of the whole update is kept and only its length shrinks.",
+        "Then one common factor for every gradient, never above 1, so the direction of the whole update is kept "
+        "and only its length can shrink to max_norm.",
     ),
     mistakes=(
         Mistake("per-tensor",

@@ -42,7 +42,7 @@ class NamedFunction:
         return f"{self.name}" + (f" ({self.formula})" if self.formula else "")
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, eq=False)  # identity: comparing cases would compare their tensors
 class Case:
     """One call of the learner's function: positional and keyword inputs, and a label.
 

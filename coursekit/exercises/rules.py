@@ -9,11 +9,12 @@ rule's own ``text``, so what the learner is told and what is enforced cannot dri
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from dataclasses import dataclass
-from typing import Literal
+from typing import Any, Literal
 
 __all__ = ["AUTOGRAD_CALLS", "EXP", "LOG_SOFTMAX", "SIGMOID", "SOFTMAX", "Rule", "calls_at_most",
-           "forbid", "must_create_graph", "must_use_autograd", "no_autograd"]
+           "forbid", "must_create_graph", "must_use_autograd", "no_autograd", "rules_table"]
 
 RuleKind = Literal["forbid", "no_autograd", "use_autograd", "create_graph", "calls_at_most"]
 
@@ -37,12 +38,26 @@ class Rule:
         """What a learner whose code broke this rule is told; `detail` says what the code did."""
         return f"This exercise asks: {self.text} {detail}"
 
+    @property
+    def enforced(self) -> str:
+        """What the guard checks, in words for an instructor."""
+        names = ", ".join(n.replace("torch.nn.functional.", "F.").replace("torch.Tensor.", "Tensor.")
+                          for n in self.names)
+        return {
+            "forbid": f"a call of {names} fails the case",
+            "no_autograd": "the case fails if the code builds an autograd graph (requires_grad_, backward, "
+                           "autograd.grad, a result that requires grad)",
+            "use_autograd": "the case fails unless the code runs backward() or autograd.grad",
+            "create_graph": "the case fails unless the code calls autograd with create_graph=True",
+            "calls_at_most": f"the case fails after more than {self.limit} call(s) of {names} in all",
+        }[self.kind]
+
 
 # Families of torch callables that rules name together: every spelling a learner may use.
 SOFTMAX = ("torch.softmax", "torch.Tensor.softmax", "torch.nn.functional.softmax", "torch.special.softmax")
 LOG_SOFTMAX = ("torch.log_softmax", "torch.Tensor.log_softmax", "torch.nn.functional.log_softmax",
                "torch.special.log_softmax")
-SIGMOID = ("torch.sigmoid", "torch.Tensor.sigmoid", "torch.nn.functional.sigmoid", "torch.special.expit")
+SIGMOID = ("torch.sigmoid", "torch.Tensor.sigmoid", "torch.special.expit")  # F.sigmoid calls Tensor.sigmoid
 EXP = ("torch.exp", "torch.Tensor.exp", "torch.special.exp2", "torch.exp2", "torch.Tensor.exp2")
 #: the calls that run autograd's backward pass
 AUTOGRAD_CALLS = ("torch.autograd.grad", "torch.Tensor.backward", "torch.autograd.backward")
@@ -76,3 +91,13 @@ def calls_at_most(names: tuple[str, ...], limit: int, *, text: str) -> Rule:
     if limit < 0:
         raise ValueError("limit must be >= 0")
     return Rule("calls_at_most", text, tuple(names), limit)
+
+
+def rules_table(exercises: Iterable[Any]) -> str:
+    """A Markdown table of the rules of `exercises` (objects with .id, .notebook and .rules)."""
+    lines = ["| notebook | exercise | rule, as the learner reads it | enforced |", "|---|---|---|---|"]
+    for exercise in exercises:
+        for rule in exercise.rules:
+            text = rule.text.replace("|", "\\|")
+            lines.append(f"| {exercise.notebook} | `{exercise.id}` | {text} | {rule.enforced} |")
+    return "\n".join(lines)

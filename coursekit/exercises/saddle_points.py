@@ -10,6 +10,7 @@ from coursekit.exercises.cases import tensor, uniform
 from coursekit.exercises.functions import named
 from coursekit.exercises.model import Case, Exercise, Mistake, NamedFunction
 from coursekit.exercises.registry import register
+from coursekit.exercises.rules import forbid, must_create_graph, must_use_autograd
 
 NOTEBOOK = "02_saddle_points"
 
@@ -105,11 +106,17 @@ register(Exercise(
     rtol=1e-9,
     atol=1e-10,
     convention="x has shape (d,); return the (d, d) matrix H[i, j] = ∂²f/∂xᵢ∂xⱼ as a detached tensor.",
+    rules=(forbid("torch.autograd.functional.hessian", "torch.autograd.functional.jacobian", "torch.func.hessian",
+                  "torch.func.jacrev", "torch.func.jacfwd",
+                  text="build H yourself from gradients: torch.autograd.functional.hessian/jacobian and "
+                       "torch.func's hessian, jacrev and jacfwd are off limits."),
+           must_create_graph("differentiate the gradient: compute it with create_graph=True, then differentiate "
+                             "each of its entries.")),
     hints=(
-        "First get the gradient with create_graph=True, so that it can itself be differentiated: "
-        "g, = torch.autograd.grad(f(x), x, create_graph=True).",
-        "Row i of H is the gradient of g[i] with respect to x: torch.autograd.grad(g[i], x, "
-        "retain_graph=True). Stack the rows and .detach() the result.",
+        "The Hessian is the Jacobian of the gradient: row i holds the derivatives of ∂f/∂xᵢ. For autograd to "
+        "differentiate the gradient, the gradient itself must be recorded in a graph.",
+        "Take one gradient of each entry of the first gradient, d of them through the same graph (which must "
+        "survive all d calls), stack the rows, and return the result detached.",
     ),
     mistakes=(
         Mistake("diagonal-only",
@@ -212,15 +219,13 @@ register(Exercise(
     reference=classify_critical_point,
     public_cases=_classify_public,
     hidden_cases=_classify_hidden,
-    convention="x is a critical point. Use the Hessian's eigenvalues, counting |λ| ≤ 1e-6 as zero: "
-               "some λ > 0 and some λ < 0 → 'saddle'; otherwise any zero λ → 'degenerate'; "
-               "all λ > 0 → 'minimum'; all λ < 0 → 'maximum'.",
+    convention="x (float64, shape (d,)) is a critical point of f. Return one of the strings 'minimum', "
+               "'maximum', 'saddle' or 'degenerate'; eigenvalues with |λ| ≤ 1e-6 count as zero.",
     hints=(
-        "Compute the Hessian at x (your hessian() from above, or torch.autograd.functional.hessian) and its "
-        "eigenvalues with torch.linalg.eigvalsh.",
-        "Check the saddle case first: one clearly positive and one clearly negative eigenvalue decide it, "
-        "even when a third eigenvalue is zero.",
-        "Return one of the four strings, not the eigenvalues.",
+        "The verdict is decided by the signs of the Hessian's eigenvalues at x (`torch.linalg.eigvalsh`, since "
+        "H is symmetric); you may use your hessian() from above or torch.autograd.functional.hessian.",
+        "Mind the order of the tests in the table: curvature of both signs decides the verdict even when "
+        "another eigenvalue is zero.",
     ),
     mistakes=(
         Mistake("eigenvalues",
@@ -315,11 +320,13 @@ register(Exercise(
     atol=1e-10,
     convention="torch.optim.SGD(momentum=beta) with dampening 0, no Nesterov: buf = g at the first step, "
                "then buf = β·buf + g; x = x − lr·buf. Row 0 is x0; shape (steps + 1, d).",
+    rules=(must_use_autograd("compute each gradient with autograd (backward() or torch.autograd.grad), since f "
+                             "can be any function."),),
     hints=(
-        "Keep a buffer next to x. Each step: gradient g at x, then buf = beta * buf + g (with buf = g "
-        "the first time), then x = x - lr * buf.",
-        "Starting with buf = torch.zeros_like(x0) gives the same first step as buf = g.",
-        "Return torch.stack of all points, x0 first, as in gradient_descent.",
+        "Keep a buffer next to x that remembers past gradients. In each step update the buffer with the new "
+        "gradient first, then move x along the buffer.",
+        "Check your first step by hand: with the buffer starting at zero it is an ordinary gradient step.",
+        "Return every point, x0 first, stacked as in gradient_descent.",
     ),
     mistakes=(
         Mistake("missing-x0",
@@ -366,14 +373,14 @@ register(Exercise(
     public_cases=lambda: [Case(label="f(w) = ½ wᵀAw with A = [[5, 2], [2, 2]]")],
     rtol=2e-3,
     atol=0.0,
-    convention="Plain gradient descent on f(w) = ½ wᵀAw converges from every start exactly when "
-               "0 < lr < 2/L, L the largest eigenvalue of A. Give the bound 2/L as a number "
-               "(3 significant digits suffice).",
+    convention="A is symmetric positive definite, so plain gradient descent on f(w) = ½ wᵀAw converges from "
+               "every start exactly when 0 < lr < 2/L, L the largest eigenvalue of A. Give the bound as a "
+               "number (3 significant digits suffice).",
     hints=(
         "The gradient is A w, so one step multiplies w by (I − lr·A). Along an eigenvector with eigenvalue λ "
         "that is a factor (1 − lr·λ), which must stay in (−1, 1).",
-        "Get the eigenvalues with torch.linalg.eigvalsh(torch.tensor([[5., 2.], [2., 2.]])); the bound comes "
-        "from the largest one.",
+        "A is not diagonal, so its diagonal entries are not its curvatures: compute its eigenvalues, and ask "
+        "which one is the first to break the condition as lr grows.",
     ),
     mistakes=(
         Mistake("one-over-L",

@@ -5,9 +5,10 @@ from __future__ import annotations
 import numpy as np
 import torch
 
-from coursekit.exercises.cases import normal, tensor
+from coursekit.exercises.cases import normal, shares, tensor, weigh_extremes
 from coursekit.exercises.model import Case, Exercise, Mistake
 from coursekit.exercises.registry import register
+from coursekit.exercises.rules import LOG_SOFTMAX, SOFTMAX, forbid, no_autograd
 
 NOTEBOOK = "05_softmax"
 
@@ -20,6 +21,22 @@ def softmax(z: torch.Tensor, dim: int = -1) -> torch.Tensor:
     shifted = z - z.amax(dim=dim, keepdim=True)
     e = shifted.exp()
     return e / e.sum(dim=dim, keepdim=True)
+
+
+def _softmax_derivative(v: torch.Tensor, z: torch.Tensor, dim: int = -1) -> torch.Tensor:
+    # The vector-Jacobian product of softmax: vᵀ(diag(p) − p pᵀ) = p ⊙ (v − (v · p)), slice by slice along dim.
+    p = softmax(z, dim=dim)
+    return p * (v - (v * p).sum(dim=dim, keepdim=True))
+
+
+def _temperature_derivative(v: torch.Tensor, z: torch.Tensor, temperature: float) -> torch.Tensor:
+    return _softmax_derivative(v, z / temperature) / temperature
+
+
+def _pattern(shape: tuple[int, ...]) -> torch.Tensor:
+    """A fixed, non-constant cotangent: with v constant along dim the softmax VJP is 0 and checks nothing."""
+    n = int(np.prod(shape))
+    return torch.linspace(-1.0, 2.0, n, dtype=torch.float64).reshape(shape) ** 2
 
 
 def softmax_with_temperature(z: torch.Tensor, temperature: float) -> torch.Tensor:
@@ -62,6 +79,20 @@ def _last_dim_softmax(z: torch.Tensor, dim: int = -1) -> torch.Tensor:
     return softmax(z, dim=-1)
 
 
+def _global_max_softmax(z: torch.Tensor, dim: int = -1) -> torch.Tensor:
+    e = (z - z.max()).exp()
+    return e / e.sum(dim=dim, keepdim=True)
+
+
+def _normalised_along_another_dim(case: Case, expected: object, got: object) -> bool:
+    """The learner's probabilities sum to 1 along some dimension other than the one asked for."""
+    data = getattr(got, "data", None)
+    if case.gradient or not isinstance(data, np.ndarray) or data.ndim < 2 or data.shape != expected.shape:
+        return False
+    asked = case.kwargs.get("dim", -1) % data.ndim
+    return any(np.allclose(data.sum(axis=a), 1.0) for a in range(data.ndim) if a != asked)
+
+
 def _onehot(logits: torch.Tensor, target: torch.Tensor) -> torch.Tensor:
     return torch.nn.functional.one_hot(target, logits.shape[-1]).to(logits.dtype)
 
@@ -69,28 +100,42 @@ def _onehot(logits: torch.Tensor, target: torch.Tensor) -> torch.Tensor:
 # --- softmax ------------------------------------------------------------------------------------------------
 
 def _softmax_public() -> list[Case]:
-    return [
-        Case((tensor([2.0, 1.0, 0.1]),), label="the notebook's logits 2, 1, 0.1"),
-        Case((tensor([[1.0, 2.0, 3.0], [0.0, 0.0, 1.0], [-1.0, 5.0, 2.0]]),),
-             label="a 3x3 batch, softmax over each row (dim=-1)"),
-        Case((tensor([1000.0, 999.0, 0.0]),), label="large logits: exp(1000) overflows"),
-        Case((tensor([[1.0, 2.0], [3.0, -1.0], [0.5, 0.5]]),), {"dim": 0}, label="dim=0: softmax down each column"),
-        Case((tensor([-1e4, -1e4 + 1.0, -1e4 + 2.0]),), label="very negative logits: exp underflows to 0"),
-        Case((tensor([[7.0]]),), label="a single logit: probability 1"),
-        Case((torch.zeros(0, 4, dtype=torch.float64),), label="an empty batch of 4-class logits"),
-    ]
+    batch = tensor([[1.0, 2.0, 3.0], [0.0, 0.0, 1.0], [-1.0, 5.0, 2.0]])
+    columns = tensor([[1.0, 2.0], [3.0, -1.0], [0.5, 0.5]])
+    large = tensor([1000.0, 999.0, 0.0])
+    return shares(
+        (0.16, [Case((tensor([2.0, 1.0, 0.1]),), label="the notebook's logits 2, 1, 0.1"),
+                Case((batch,), label="a 3x3 batch, softmax over each row (dim=-1)"),
+                Case((columns,), {"dim": 0}, label="dim=0: softmax down each column"),
+                Case((tensor([[7.0]]),), label="a single logit: probability 1")]),
+        (0.2, [Case((large,), label="large logits: exp(1000) overflows"),
+               Case((tensor([-1e4, -1e4 + 1.0, -1e4 + 2.0]),), label="very negative logits: exp underflows to 0"),
+               Case((tensor([[1000.0, 999.0], [0.0, 1.0]]),),
+                    label="rows on very different scales: each row needs its own maximum")]),
+        (0.04, [Case((torch.zeros(0, 4, dtype=torch.float64),), label="an empty batch of 4-class logits")]),
+        (0.1, [Case((batch,), label="gradient of a 3x3 batch (dim=-1)", gradient=True, grad_output=_pattern((3, 3))),
+               Case((columns,), {"dim": 0}, label="gradient with dim=0", gradient=True,
+                    grad_output=_pattern((3, 2)))]),
+        (0.5, [Case((large,), label="gradient at large logits", gradient=True, grad_output=_pattern((3,)))]),
+    )
 
 
 def _softmax_hidden(rng: np.random.Generator) -> list[Case]:
-    cases = []
+    ordinary = []
     for _ in range(3):
         shape = (int(rng.integers(1, 5)), int(rng.integers(2, 7)))
-        cases.append(Case((normal(rng, shape, scale=float(rng.uniform(0.5, 5.0))),), {"dim": int(rng.integers(0, 2))},
-                          label="a random batch of logits, normal with scale up to 5, softmax over a random dim"))
+        logits = normal(rng, shape, scale=float(rng.uniform(0.5, 5.0)))
+        ordinary.append(Case((logits,), {"dim": int(rng.integers(0, 2))},
+                             label="a random batch of logits, normal with scale up to 5, softmax over a random dim"))
     shift = float(rng.uniform(500.0, 2000.0)) * (1 if rng.random() < 0.5 else -1)
-    cases.append(Case((normal(rng, (int(rng.integers(2, 8)),), scale=3.0) + shift,),
-                      label="a vector of logits shifted by a large constant (|shift| between 500 and 2000)"))
-    return cases
+    n = int(rng.integers(2, 8))
+    shifted = normal(rng, (n,), scale=3.0) + shift
+    label = "a vector of logits shifted by a large constant (|shift| between 500 and 2000)"
+    return shares(
+        (0.3, ordinary),
+        (0.2, [Case((shifted,), label=label)]),
+        (0.5, [Case((shifted,), label="gradient: " + label, gradient=True, grad_output=_pattern((n,)))]),
+    )
 
 
 register(Exercise(
@@ -99,13 +144,21 @@ register(Exercise(
     title="A numerically stable softmax",
     signature="softmax(z, dim=-1)",
     reference=softmax,
+    derivative=_softmax_derivative,
     public_cases=_softmax_public,
     hidden_cases=_softmax_hidden,
+    convention="z is a float tensor of any shape; normalise along `dim` only; return a tensor of z's shape and "
+               "dtype. The gradient cases differentiate your function with autograd and compare with the "
+               "softmax's vector-Jacobian product p ⊙ (v − v·p).",
+    rules=(forbid(*SOFTMAX, *LOG_SOFTMAX, text="write softmax yourself with torch operations: torch.softmax, "
+                                               "F.softmax, Tensor.softmax and the log_softmax functions are off "
+                                               "limits."),),
     hints=(
-        "softmax(z)_i = exp(z_i) / sum_j exp(z_j), where the sum runs along `dim` only.",
-        "Subtract the maximum along `dim` first (z.amax(dim=dim, keepdim=True)): the result does not change, "
-        "but every exponent is then <= 0, so exp cannot overflow.",
-        "Keep the summed dimension with keepdim=True so the division broadcasts row by row.",
+        "softmax(z)ᵢ = e^{zᵢ} / Σⱼ e^{zⱼ}, where the sum runs along `dim` only.",
+        "Shifting all logits of one slice by the same constant leaves that slice's softmax unchanged. Choose, "
+        "slice by slice along `dim`, the shift that makes every exponent ≤ 0: one maximum over the whole tensor "
+        "is not enough when the rows are on very different scales.",
+        "Keep the reduced dimension (`keepdim=True`) so that the division broadcasts slice by slice.",
     ),
     mistakes=(
         Mistake("naive-overflow",
@@ -113,17 +166,26 @@ register(Exercise(
                 "before exponentiating: softmax(z) = softmax(z - max(z)).",
                 wrong=_naive_softmax),
         Mistake("whole-tensor",
-                "Your probabilities sum to 1 over the whole tensor, not along `dim`: sum with "
-                "e.sum(dim=dim, keepdim=True) so each row is normalised on its own.",
+                "Your probabilities sum to 1 over the whole tensor, not along `dim`: sum along `dim` only, "
+                "keeping that dimension, so each slice is normalised on its own.",
                 wrong=_whole_tensor_softmax),
+        Mistake("global-max",
+                "You subtracted one maximum for the whole tensor. In a row whose logits are far below that "
+                "maximum (here 0 and 1, next to a row holding 1000), every exponent is about −1000, exp "
+                "underflows to 0 and the row becomes 0 / 0 = nan. Take the maximum along `dim`, one per slice.",
+                wrong=_global_max_softmax),
         Mistake("no-keepdim",
                 "The sum along `dim` lost its dimension, so the division broadcast the wrong way (entry (i, j) was "
-                "divided by the sum of row j). Use e.sum(dim=dim, keepdim=True).",
+                "divided by the sum of row j). Keep the summed dimension (keepdim=True).",
                 wrong=_no_keepdim_softmax),
         Mistake("ignores-dim",
                 "Your function always normalises the last dimension; use the `dim` argument it is given "
                 "(for both the maximum and the sum).",
                 wrong=_last_dim_softmax),
+        Mistake("wrong-dim",
+                "Your probabilities sum to 1 along another dimension than the `dim` asked for: normalise, and "
+                "take the maximum, along `dim` itself.",
+                test=_normalised_along_another_dim),
     ),
 ))
 
@@ -132,14 +194,17 @@ register(Exercise(
 
 def _temperature_public() -> list[Case]:
     z = tensor([2.0, 1.0, 0.1])
-    return [
-        Case((z, 2.0), label="T = 2 flattens the distribution"),
-        Case((z, 0.5), label="T = 0.5 sharpens it"),
-        Case((z, 1.0), label="T = 1 is the plain softmax"),
-        Case((tensor([10.0, 9.0, 0.0]), 0.01), label="T = 0.01: z / T = 1000, naive exp overflows"),
-        Case((tensor([3.0, -2.0, 0.5, 1.0]), 100.0), label="T = 100: nearly uniform"),
-        Case((tensor([[1.0, 2.0, 3.0], [4.0, 4.0, 0.0]]), 3.0), label="a batch of two rows, T = 3"),
-    ]
+    cold = tensor([10.0, 9.0, 0.0])
+    return shares(
+        (0.3, [Case((z, 2.0), label="T = 2 flattens the distribution"),
+               Case((z, 0.5), label="T = 0.5 sharpens it"),
+               Case((z, 1.0), label="T = 1 is the plain softmax"),
+               Case((tensor([3.0, -2.0, 0.5, 1.0]), 100.0), label="T = 100: nearly uniform"),
+               Case((tensor([[1.0, 2.0, 3.0], [4.0, 4.0, 0.0]]), 3.0), label="a batch of two rows, T = 3"),
+               Case((z, 2.0), label="gradient w.r.t. z at T = 2", gradient=True, grad_output=_pattern((3,)))]),
+        (0.2, [Case((cold, 0.01), label="T = 0.01: z / T = 1000, naive exp overflows")]),
+        (0.5, [Case((cold, 0.01), label="gradient w.r.t. z at T = 0.01", gradient=True, grad_output=_pattern((3,)))]),
+    )
 
 
 def _temperature_hidden(rng: np.random.Generator) -> list[Case]:
@@ -149,7 +214,10 @@ def _temperature_hidden(rng: np.random.Generator) -> list[Case]:
         t = float(10 ** rng.uniform(-2.0, 2.0))
         cases.append(Case((normal(rng, shape, scale=3.0), t),
                           label="random logits (normal, scale 3), temperature log-uniform in [0.01, 100]"))
-    return cases
+    n = int(rng.integers(2, 7))
+    cold = (normal(rng, (n,), scale=3.0), float(10 ** rng.uniform(-2.0, -1.5)))
+    return shares((0.5, cases), (0.5, [Case(cold, label="gradient: random logits, temperature in [0.01, 0.03]",
+                                            gradient=True, grad_output=_pattern((n,)))]))
 
 
 register(Exercise(
@@ -158,11 +226,16 @@ register(Exercise(
     title="Softmax with a temperature",
     signature="softmax_with_temperature(z, temperature)",
     reference=softmax_with_temperature,
+    derivative=_temperature_derivative,
     public_cases=_temperature_public,
     hidden_cases=_temperature_hidden,
+    convention="z is a float tensor (a vector or a batch of rows), T > 0 a float; softmax along the last "
+               "dimension. The gradient cases differentiate your function with autograd with respect to z.",
+    rules=(forbid(*SOFTMAX, *LOG_SOFTMAX, text="build it on your own softmax: torch.softmax, F.softmax, "
+                                               "Tensor.softmax and the log_softmax functions are off limits."),),
     hints=(
         "Temperature divides the logits before the softmax: p = softmax(z / T) along the last dimension.",
-        "A small T makes z / T large, so keep the max-subtraction trick from your softmax.",
+        "A small T makes z / T huge, so the stability of your softmax matters even more here.",
     ),
     mistakes=(
         Mistake("multiplied",
@@ -204,13 +277,19 @@ register(Exercise(
     title="The softmax Jacobian diag(p) - p pᵀ",
     signature="softmax_jacobian(z)",
     reference=softmax_jacobian,
-    public_cases=_jacobian_public,
+    public_cases=lambda: weigh_extremes(_jacobian_public(), label_starts="large"),
     hidden_cases=_jacobian_hidden,
     rtol=1e-6,
     atol=1e-10,
+    convention="z is a 1-D float tensor of n logits; return the n × n matrix J[i, j] = ∂p_i/∂z_j (row i is "
+               "output i), finite for logits like ±800.",
+    rules=(no_autograd("derive the Jacobian and code the formula: no autograd (no backward(), "
+                       "torch.autograd.grad or torch.autograd.functional.jacobian, requires_grad or torch.func)."),),
     hints=(
-        "Entry (i, j) is d p_i / d z_j = p_i (δ_ij − p_j): p_i (1 − p_i) on the diagonal, −p_i p_j off it.",
-        "As matrices: torch.diag(p) - torch.outer(p, p), with p a stable softmax of z.",
+        "Entry (i, j) is ∂pᵢ/∂zⱼ. Differentiate pᵢ = e^{zᵢ} / Σₖ e^{zₖ} with the quotient rule, once for j = i "
+        "and once for j ≠ i.",
+        "Both cases fit one formula, pᵢ(δᵢⱼ − pⱼ); as a matrix that is a diagonal matrix minus an outer product. "
+        "Get p from a stable softmax first.",
     ),
     mistakes=(
         Mistake("diagonal-only",
@@ -264,7 +343,11 @@ register(Exercise(
     title="The gradient of softmax + cross-entropy: (p − y) / N",
     signature="softmax_cross_entropy_grad(logits, target)",
     reference=softmax_cross_entropy_grad,
-    public_cases=_ce_public,
+    public_cases=lambda: weigh_extremes(_ce_public(), label_starts="large"),
+    convention="logits: (N, C) floats, target: N class indices (int64); the loss is the mean cross-entropy "
+               "over the batch. Return its gradient w.r.t. the logits, shape (N, C), finite for logits like 1000.",
+    rules=(no_autograd("derive the gradient and code the formula: no autograd (no backward(), "
+                       "torch.autograd.grad, requires_grad or torch.func transforms)."),),
     hidden_cases=_ce_hidden,
     output_names=("grad",),
     hints=(

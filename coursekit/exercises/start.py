@@ -40,7 +40,7 @@ register(Exercise(
     hidden_cases=_hidden,
     hints=(
         "Tensors support arithmetic elementwise: `a * x` multiplies every entry by a.",
-        "The whole answer fits on one line: `return a * x + b`.",
+        "Multiply first, then add: the order matters, since a·(x + b) is a different function.",
     ),
     mistakes=(
         Mistake("shift-then-scale", "You shifted before scaling: a * (x + b) is not a * x + b.",

@@ -169,7 +169,7 @@ def _accumulate_variant(setup, xs, ys, k, *, retain=False, zero_each_batch=False
         if (i + 1) % k == 0:
             opt.step()
             opt.zero_grad()
-            group_losses.append(float(running))
+            group_losses.append(running.item() if isinstance(running, torch.Tensor) else running)
             running = 0.0
     return group_losses
 

@@ -29,6 +29,7 @@ from typing import Any, TextIO
 import coursekit
 from coursekit.exercises import by_notebook, notebooks
 from coursekit.exercises.model import Case, Exercise
+from coursekit.grading.calls import applicable_rules
 from coursekit.grading.compare import ErrorInfo, case_name, contract, judge, tally
 from coursekit.grading.cores import Claim, Cores
 from coursekit.grading.gradebook import JOURNAL, META, ExerciseResult, StudentResult, write_gradebook, write_student
@@ -66,7 +67,8 @@ class _Spec:
         cases = tuple(exercise.cases(hidden_seed=seed))
         expected = tuple(encode(exercise.expected(c)) for c in cases)
         wire = tuple((encode(tuple(c.args), keep_dtype=True), encode(dict(c.kwargs), keep_dtype=True), c.hidden,
-                      {"gradient": c.gradient, "grad_output": encode(c.grad_output, keep_dtype=True)})
+                      {"gradient": c.gradient, "grad_output": encode(c.grad_output, keep_dtype=True),
+                       "rules": list(applicable_rules(exercise, c))})
                      for c in cases)
         return cls(exercise, cases, expected, ExerciseRequest(exercise.id, wire))
 

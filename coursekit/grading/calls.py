@@ -13,9 +13,11 @@ from typing import Any
 import torch
 
 from coursekit.exercises.model import Case, Exercise
+from coursekit.exercises.rules import Rule
+from coursekit.grading.plain import encode, materialize
 from coursekit.grading.rules import guarded_call
 
-__all__ = ["NoGradient", "call_case"]
+__all__ = ["NoGradient", "applicable_rules", "call_case"]
 
 
 class NoGradient(Exception):
@@ -40,16 +42,31 @@ def _gradient(result: Any, x: torch.Tensor, grad_output: Any) -> torch.Tensor:
 
 
 def call_case(exercise: Exercise, case: Case, fn: Callable[..., Any], args: list[Any], kwargs: dict[str, Any], *,
-              guarded: bool = True) -> tuple[Any, str]:
-    """(what the case compares, the broken rule's message or ""): fn's value, or its gradient w.r.t. args[0].
+              rules: tuple[Rule, ...] = ()) -> tuple[Any, str]:
+    """(what the case compares, the first broken rule's message or ""): fn's value, or its gradient w.r.t. args[0].
 
     For a gradient case args[0] is replaced by a fresh leaf that requires grad; the gradient is
-    taken after the learner's code has returned, outside the rule guard.
+    taken after the function has returned, outside the rule guard.
     """
-    rules = exercise.rules if guarded else ()
     if not case.gradient:
-        return guarded_call(rules, fn, args, kwargs)
+        result, guard = guarded_call(rules, fn, args, kwargs)
+        return result, guard.violation() if guard else ""
     x = args[0].detach().clone().requires_grad_(True)
     with torch.enable_grad():
-        result, violation = guarded_call(rules, fn, [x, *args[1:]], kwargs)
-        return _gradient(result, x, case.grad_output), violation
+        result, guard = guarded_call(rules, fn, [x, *args[1:]], kwargs)
+        return _gradient(result, x, case.grad_output), guard.violation() if guard else ""
+
+
+def applicable_rules(exercise: Exercise, case: Case) -> tuple[int, ...]:
+    """Indices of the exercise's rules that hold for this case: those its own reference keeps.
+
+    A rule that demands something the case does not need (a backward pass when steps = 0) does
+    not apply to that case; the bank's tests make sure every rule applies to some case.
+    """
+    if not exercise.rules or exercise.kind == "value":
+        return ()
+    args = list(materialize(encode(tuple(case.args), keep_dtype=True)))
+    kwargs = materialize(encode(dict(case.kwargs), keep_dtype=True))
+    _, guard = guarded_call(exercise.rules, exercise.reference, args, kwargs)
+    broken = {index for index, _ in guard.broken()} if guard else set()
+    return tuple(i for i in range(len(exercise.rules)) if i not in broken)

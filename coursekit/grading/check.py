@@ -22,7 +22,7 @@ import torch
 
 from coursekit.exercises import get
 from coursekit.exercises.model import Case, Exercise
-from coursekit.grading.calls import NoGradient, call_case
+from coursekit.grading.calls import NoGradient, applicable_rules, call_case
 from coursekit.grading.compare import NO_GRADIENT, NOT_ATTEMPTED, ErrorInfo, Outcome, Verdict, contract, judge, tally
 from coursekit.grading.plain import Array, encode, materialize
 
@@ -147,7 +147,8 @@ def _last_line(exc: BaseException) -> str:
     lines = traceback.format_exception_only(type(exc), exc)
     text = lines[-1].strip() if lines else type(exc).__name__
     prefix = f"{type(exc).__name__}: "
-    return (text[len(prefix):] if text.startswith(prefix) else text)[:300]
+    text = text[len(prefix):] if text.startswith(prefix) else text
+    return text if len(text) <= 300 else text[:299].rstrip() + "…"
 
 
 def _input_names(exercise: Exercise, case: Case) -> list[str]:
@@ -175,8 +176,12 @@ def _nearly_same(a: Any, b: Any) -> bool:
 _API_NOTICES = (DeprecationWarning, PendingDeprecationWarning, FutureWarning)
 
 
-def run_case(exercise: Exercise, case: Case, candidate: Any) -> Outcome:
-    """Call the learner's object on one case (or take its value) and reduce what happened to plain data."""
+def run_case(exercise: Exercise, case: Case, candidate: Any, *, rules: tuple[int, ...] | None = None) -> Outcome:
+    """Call the learner's object on one case (or take its value) and reduce what happened to plain data.
+
+    `rules` are the indices of the exercise's rules that apply to this case; by default they are
+    found by running the reference (the batch worker, which holds no reference, is told them).
+    """
     if exercise.kind == "value":
         if callable(candidate) and not isinstance(candidate, torch.Tensor):
             try:
@@ -190,7 +195,9 @@ def run_case(exercise: Exercise, case: Case, candidate: Any) -> Outcome:
     with warnings.catch_warnings(record=True) as caught:
         warnings.simplefilter("always")
         try:
-            result, violation = call_case(exercise, case, candidate, args, kwargs)
+            indices = applicable_rules(exercise, case) if rules is None else rules
+            result, violation = call_case(exercise, case, candidate, args, kwargs,
+                                          rules=tuple(exercise.rules[i] for i in indices))
         except NoGradient as exc:
             return Outcome(error=ErrorInfo(NO_GRADIENT, str(exc)))
         except BaseException as exc:  # noqa: BLE001 - learner code; KeyboardInterrupt handled by check()

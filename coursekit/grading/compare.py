@@ -205,7 +205,7 @@ def _compare_arrays(expected: Array, got: Array, exercise: Exercise, hidden: boo
     count = int((~close).sum())
     stats = f"{count} of {close.size} entries differ; max abs error {_fmt_number(float(abs_err.max()))}"
     if nonzero.any():
-        with np.errstate(invalid="ignore"):
+        with np.errstate(invalid="ignore", over="ignore"):
             rel_err = abs_err[nonzero] / np.abs(bad_e[nonzero])
         rel_err = np.where(np.isnan(rel_err), np.inf, rel_err)
         stats += f", max rel error {_fmt_number(float(rel_err.max()))}"
@@ -328,7 +328,7 @@ def _run_wrong(exercise: Exercise) -> Callable[[Case, Callable[..., Any]], Any]:
             return encode(wrong())
         args = list(materialize(encode(tuple(case.args), keep_dtype=True)))
         kwargs = materialize(encode(dict(case.kwargs), keep_dtype=True))
-        value, _ = call_case(exercise, case, wrong, args, kwargs, guarded=False)
+        value, _ = call_case(exercise, case, wrong, args, kwargs)
         return encode(value)
     return run
 
@@ -350,16 +350,25 @@ def _error_verdict(exercise: Exercise, case: Case, error: ErrorInfo, name: str) 
 def judge(exercise: Exercise, case: Case, expected: Any, outcome: Outcome, *, number: int,
           wrong_output: Callable[[Case, Callable[..., Any]], Any] | None = None) -> Verdict:
     """The verdict for case `number` (1-based): rules, then compare, then look for a known mistake on failure."""
-    name = case_name(exercise, case, number)
     if outcome.error is not None:
         if outcome.error.not_implemented:
             return Verdict("not_attempted", NOT_ATTEMPTED)
-        return _error_verdict(exercise, case, outcome.error, name)
+        return _error_verdict(exercise, case, outcome.error, case_name(exercise, case, number))
     if outcome.value is None and expected is not None:
         return Verdict("not_attempted", NOT_ATTEMPTED if exercise.kind == "value" else
                        "Your function returned None: did you forget the `return` statement? " + NOT_ATTEMPTED)
+    # a broken rule, a changed input or a warning fails the case whatever the values are
+    refused = bool(outcome.violation or outcome.restored or outcome.mutated or
+                   (exercise.warning_free and outcome.warnings))
+    problem = None if refused else compare(expected, outcome.value, exercise, hidden=case.hidden)
+    if not refused and problem is None:
+        return Verdict("pass")
+    recognise = wrong_output or _run_wrong(exercise)
+    name = case_name(exercise, case, number)  # built only for a message: it formats every input
     if outcome.violation:
-        return Verdict("fail", f"{name}: {outcome.violation}")
+        # the rule decides the case; a recognised mistake in the same answer is still worth saying
+        return Verdict("fail", f"{name}: {outcome.violation}",
+                       hint=_recognise(exercise, case, expected, outcome.value, recognise))
     if outcome.restored:
         return Verdict("fail", f"{name}: your function changed its input {', '.join(outcome.restored)} in place and "
                        "put it back, but not exactly: in floating point x + h − 2h + h is not always x (every "
@@ -369,14 +378,10 @@ def judge(exercise: Exercise, case: Case, expected: Any, outcome: Outcome, *, nu
         return Verdict("fail", f"{name}: your function modified its input "
                        f"{', '.join(outcome.mutated)} in place. "
                        "Compute a new tensor instead (x = x * 2, not x *= 2 or x.mul_(2)).")
-    recognise = wrong_output or _run_wrong(exercise)
     if exercise.warning_free and outcome.warnings:
         return Verdict("fail", f"{name}: produced a warning: {outcome.warnings[0]}. "
                        "The answer must be computed without overflow or invalid operations.",
                        hint=_recognise(exercise, case, expected, outcome.value, recognise))
-    problem = compare(expected, outcome.value, exercise, hidden=case.hidden)
-    if problem is None:
-        return Verdict("pass")
     if case.gradient:
         problem = f"the gradient autograd computes through your function (what a network using it would train " \
                   f"with) is not the derivative. {problem}"

@@ -3,10 +3,13 @@
 `RuleGuard` is a `torch.overrides.TorchFunctionMode`: while it is active, every call of a torch
 function or tensor method made by the learner's code passes through it, so it sees
 `torch.softmax(z)`, `z.softmax(...)`, `F.softmax(...)` and `nn.Softmax()(z)` alike, and every
-backward call with its arguments. It only records; it never raises into the learner's code (a
-`try`/`except` there cannot hide a broken rule) and never changes a result. check() and the
-batch grader's worker both call the learner's function through `guarded_call`, so a rule means
-the same in the notebook and in the gradebook.
+backward call with its arguments. A few torch helpers are plain Python that never reach the
+mode (`torch.autograd.functional.hessian`, `torch.func.jacrev`); a forbidden one of those is
+recognised by its code object through a profile hook, set only while such a rule is watched.
+The guard only records; it never raises into the learner's code (a `try`/`except` there cannot
+hide a broken rule) and never changes a result. check() and the batch grader's worker both call
+the learner's function through `guarded_call`, so a rule means the same in the notebook and in
+the gradebook.
 
 Calls made by the course's own helpers (functions passed to the learner as case inputs, such as
 the f of numerical_gradient(f, x)) are not the learner's and are not recorded.
@@ -17,6 +20,7 @@ from __future__ import annotations
 import dataclasses
 import functools
 import inspect
+import sys
 from collections import Counter
 from collections.abc import Callable, Iterable
 from typing import Any
@@ -27,7 +31,7 @@ from torch.overrides import TorchFunctionMode
 from coursekit.exercises.model import NamedFunction
 from coursekit.exercises.rules import AUTOGRAD_CALLS, Rule
 
-__all__ = ["RuleGuard", "display_name", "guarded_call", "resolve"]
+__all__ = ["RuleGuard", "display_name", "guarded_call", "resolve", "resolve_all"]
 
 # Creating a leaf that requires grad, or asking for gradients, is building on autograd.
 _GRAPH_STARTERS = ("torch.Tensor.requires_grad_", *AUTOGRAD_CALLS)
@@ -54,6 +58,19 @@ def display_name(name: str) -> str:
 
 def _keys(names: Iterable[str]) -> dict[Any, str]:
     return {resolve(n): n for n in names}
+
+
+def _unseen_by_the_mode(obj: Any) -> bool:
+    """A pure-Python torch helper that never calls handle_torch_function, so a TorchFunctionMode misses it."""
+    code = getattr(obj, "__code__", None)
+    return inspect.isfunction(obj) and code is not None and "handle_torch_function" not in code.co_names
+
+
+def resolve_all(rules: Iterable[Rule]) -> None:
+    """Resolve every name the rules use now (importing what they live in), e.g. before a grader forks."""
+    for rule in rules:
+        for name in rule.names:
+            resolve(name)
 
 
 def _builds_graph(value: Any) -> bool:
@@ -89,13 +106,17 @@ class RuleGuard(TorchFunctionMode):
         super().__init__()
         self.rules = tuple(rules)
         kinds = {r.kind for r in self.rules}
-        self._forbidden = [(r, _keys(r.names)) for r in self.rules if r.kind == "forbid"]
+        self._forbidden = [(i, _keys(r.names)) for i, r in enumerate(self.rules) if r.kind == "forbid"]
+        # forbidden plain-Python helpers, watched by code object: code -> (rule index, name)
+        self._codes = {obj.__code__: (i, keys[obj]) for i, keys in self._forbidden for obj in keys
+                       if _unseen_by_the_mode(obj)}
+        self._previous_profile: Any = None
         self._limited = [(r, _keys(r.names)) for r in self.rules if r.kind == "calls_at_most"]
         self._counts: list[Counter[str]] = [Counter() for _ in self._limited]
         self._watch_graph = "no_autograd" in kinds
         self._autograd = _keys(AUTOGRAD_CALLS)
         self._starters = _keys(_GRAPH_STARTERS)
-        self.first_forbidden: tuple[Rule, str] | None = None
+        self._forbidden_calls: dict[int, str] = {}  # rule index -> the first forbidden callable the code called
         self.graph_built = ""  # what first built an autograd graph, for "no autograd"
         self.backward_calls = 0
         self.create_graph_calls = 0
@@ -117,11 +138,9 @@ class RuleGuard(TorchFunctionMode):
         return result
 
     def _record(self, func: Any, args: tuple[Any, ...], kwargs: dict[str, Any]) -> None:
-        if self.first_forbidden is None:
-            for rule, keys in self._forbidden:
-                if func in keys:
-                    self.first_forbidden = (rule, keys[func])
-                    break
+        for index, keys in self._forbidden:
+            if func in keys and index not in self._forbidden_calls:
+                self._forbidden_calls[index] = keys[func]
         for i, (_, keys) in enumerate(self._limited):
             if func in keys:
                 self._counts[i][keys[func]] += 1
@@ -131,6 +150,23 @@ class RuleGuard(TorchFunctionMode):
                 self.create_graph_calls += 1
         if self._watch_graph and not self.graph_built and func in self._starters:
             self.graph_built = f"your code called {display_name(self._starters[func])}"
+
+    def __enter__(self) -> RuleGuard:
+        if self._codes:
+            self._previous_profile = sys.getprofile()
+            sys.setprofile(self._profile)
+        return super().__enter__()
+
+    def __exit__(self, *exc: Any) -> None:
+        super().__exit__(*exc)
+        if self._codes:
+            sys.setprofile(self._previous_profile)
+
+    def _profile(self, frame: Any, event: str, arg: Any) -> None:
+        if event == "call" and not self._paused:
+            hit = self._codes.get(frame.f_code)
+            if hit is not None and hit[0] not in self._forbidden_calls:
+                self._forbidden_calls[hit[0]] = hit[1]
 
     def paused(self, fn: Callable[..., Any]) -> Callable[..., Any]:
         """`fn`, wrapped so that the torch calls it makes are not recorded (a course helper's own work)."""
@@ -142,23 +178,33 @@ class RuleGuard(TorchFunctionMode):
                 self._paused -= 1
         return call
 
+    def broken(self) -> list[tuple[int, str]]:
+        """(index in `rules`, learner-facing message) for every rule the recorded calls broke, in rule order."""
+        found = []
+        limited = iter(zip(self._limited, self._counts, strict=True))
+        for index, rule in enumerate(self.rules):
+            detail = ""
+            if rule.kind == "forbid" and index in self._forbidden_calls:
+                detail = f"Your code called {display_name(self._forbidden_calls[index])}."
+            elif rule.kind == "no_autograd" and self.graph_built:
+                detail = f"Instead, {self.graph_built}."
+            elif rule.kind == "use_autograd" and self.backward_calls == 0:
+                detail = "Your code never ran a backward pass (no backward() or torch.autograd.grad)."
+            elif rule.kind == "create_graph" and self.create_graph_calls == 0:
+                detail = "Your code never called autograd with create_graph=True."
+            elif rule.kind == "calls_at_most":
+                _, counts = next(limited)
+                if sum(counts.values()) > rule.limit:
+                    calls = ", ".join(f"{display_name(n)} {k} time{'s' if k > 1 else ''}" for n, k in counts.items())
+                    detail = f"Your code called {calls} (at most {rule.limit} in all)."
+            if detail:
+                found.append((index, rule.message(detail)))
+        return found
+
     def violation(self) -> str:
-        """The message for the first rule the recorded calls broke, or "" when every rule held."""
-        if self.first_forbidden is not None:
-            rule, name = self.first_forbidden
-            return rule.message(f"Your code called {display_name(name)}.")
-        for rule in self.rules:
-            if rule.kind == "no_autograd" and self.graph_built:
-                return rule.message(f"Instead, {self.graph_built}.")
-            if rule.kind == "use_autograd" and self.backward_calls == 0:
-                return rule.message("Your code never ran a backward pass (no backward() or torch.autograd.grad).")
-            if rule.kind == "create_graph" and self.create_graph_calls == 0:
-                return rule.message("Your code never called autograd with create_graph=True.")
-        for (rule, _), counts in zip(self._limited, self._counts, strict=True):
-            if sum(counts.values()) > rule.limit:
-                calls = ", ".join(f"{display_name(n)} {k} time{'s' if k > 1 else ''}" for n, k in counts.items())
-                return rule.message(f"Your code called {calls} (at most {rule.limit} in all).")
-        return ""
+        """The message of the first rule the recorded calls broke, or "" when every rule held."""
+        broken = self.broken()
+        return broken[0][1] if broken else ""
 
 
 def _unwatched(value: Any, guard: RuleGuard) -> Any:
@@ -169,13 +215,13 @@ def _unwatched(value: Any, guard: RuleGuard) -> Any:
 
 
 def guarded_call(rules: tuple[Rule, ...], fn: Callable[..., Any], args: Iterable[Any],
-                 kwargs: dict[str, Any]) -> tuple[Any, str]:
-    """Call `fn(*args, **kwargs)` under the rules: (its result, the broken rule's message or "")."""
+                 kwargs: dict[str, Any]) -> tuple[Any, RuleGuard | None]:
+    """Call `fn(*args, **kwargs)` under the rules: its result, and the guard that watched it (None if no rules)."""
     if not rules:
-        return fn(*args, **kwargs), ""
+        return fn(*args, **kwargs), None
     guard = RuleGuard(rules)
     args = [_unwatched(a, guard) for a in args]
     kwargs = {k: _unwatched(v, guard) for k, v in kwargs.items()}
     with guard:
         result = fn(*args, **kwargs)
-    return result, guard.violation()
+    return result, guard

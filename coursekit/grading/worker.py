@@ -29,6 +29,7 @@ from coursekit.grading.check import run_case
 from coursekit.grading.compare import ErrorInfo, Outcome
 from coursekit.grading.isolation import Limits
 from coursekit.grading.plain import Array, Other, WireError, materialize
+from coursekit.grading.rules import resolve_all
 
 __all__ = ["OutputLimitExceeded", "prepare", "serve"]
 
@@ -116,6 +117,7 @@ def prepare() -> None:
         holder.check = _skipped_check
     for exercise_id, exercise in list(registry._REGISTRY.items()):
         registry._REGISTRY[exercise_id] = dataclasses.replace(exercise, reference=_withheld(exercise))
+        resolve_all(exercise.rules)  # imports torch.func and friends once, here, not in every worker
     # draw once so fonts, the text engine and the PNG writer are loaded before any fork
     fig, ax = plt.subplots(figsize=(2, 2))
     ax.plot([0, 1], [0, 1], label="warm")
@@ -234,7 +236,8 @@ def _run_exercise(conn: socket.socket, exercise_id: str, cases: list[Any], out: 
         try:
             case = Case(tuple(materialize(args)), dict(materialize(kwargs)), "", bool(hidden),
                         gradient=bool(extra.get("gradient")), grad_output=materialize(extra.get("grad_output")))
-            outcome = run_case(exercise, case, candidate)
+            rules = tuple(i for i in extra.get("rules", ()) if isinstance(i, int) and 0 <= i < len(exercise.rules))
+            outcome = run_case(exercise, case, candidate, rules=rules)
         except BaseException as exc:  # noqa: BLE001 - e.g. a result whose conversion raises
             outcome = Outcome(error=ErrorInfo(type(exc).__name__, f"the result could not be read: {_error_text(exc)}"))
         _only_the_worker(pid)

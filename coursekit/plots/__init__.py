@@ -7,7 +7,7 @@ from coursekit.plots.activations import (
     grouped_bars,
     layer_histograms,
 )
-from coursekit.plots.losses import fitted_lines, point_gradients, residual_curves
+from coursekit.plots.losses import fitted_lines, point_gradients, residual_curves, step_curves
 from coursekit.plots.mlp import decision_boundary, layer_stats, training_curves
 from coursekit.plots.optimisation import (
     contour,
@@ -24,7 +24,7 @@ from coursekit.plots.style import PALETTE, color, figure, finish, style_axes
 
 __all__ = ["PALETTE", "color", "figure", "finish", "style_axes"]
 __all__ += ["activation_gallery", "decision_regions", "gradient_norms_by_layer", "grouped_bars", "layer_histograms"]
-__all__ += ["fitted_lines", "point_gradients", "residual_curves"]
+__all__ += ["fitted_lines", "point_gradients", "residual_curves", "step_curves"]
 __all__ += ["contour", "critical_points", "function_and_derivative", "gradient_field", "grid", "loss_curves",
             "surface", "trajectories"]
 __all__ += ["jacobian_heatmap", "probability_bars"]

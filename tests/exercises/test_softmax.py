@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import dataclasses
+
 import numpy as np
 import pytest
 import torch
@@ -11,13 +13,16 @@ from hypothesis import strategies as st
 from hypothesis.extra.numpy import arrays
 
 from coursekit.exercises import get
+from coursekit.exercises import softmax as S
 from coursekit.exercises.softmax import (
     softmax,
     softmax_cross_entropy_grad,
     softmax_jacobian,
     softmax_with_temperature,
 )
-from coursekit.grading.check import check
+from coursekit.grading.check import check, run_case
+from coursekit.grading.compare import judge
+from coursekit.grading.plain import encode
 
 FINITE = st.floats(min_value=-1e4, max_value=1e4, allow_nan=False, allow_subnormal=False)
 TINY = st.floats(min_value=-1e-300, max_value=1e-300, allow_nan=False)
@@ -138,14 +143,21 @@ def test_learner_without_mean_gets_the_batch_hint():
 
 def test_learner_multiplying_by_temperature_gets_the_divide_hint():
     def learner(z, temperature):
-        return torch.softmax(z * temperature, dim=-1)
+        return S.softmax(z * temperature, dim=-1)  # the learner's own stable softmax, applied wrongly
 
     result = check(_named(learner, "softmax_with_temperature"))
     assert result.status == "fail" and "divides" in result.verdict.hint
 
 
-def test_torch_softmax_itself_passes_every_check():
+def test_torch_softmax_itself_is_refused_by_the_rule_and_would_otherwise_pass_every_case():
     def learner(z, dim=-1):
         return torch.softmax(z, dim=dim)
 
-    assert check(_named(learner, "softmax")).status == "pass"
+    result = check(_named(learner, "softmax"))
+    assert result.status == "fail" and result.points == 0
+    assert "write softmax yourself" in result.verdict.message and "torch.softmax" in result.verdict.message
+    # the rule, not the numbers, is what fails it: without its rules the same answer is right
+    unruled = dataclasses.replace(get("softmax"), rules=())
+    for number, case in enumerate(unruled.cases(hidden_seed=3), start=1):
+        verdict = judge(unruled, case, encode(unruled.expected(case)), run_case(unruled, case, learner), number=number)
+        assert verdict.passed, verdict.message

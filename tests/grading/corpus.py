@@ -109,8 +109,8 @@ def attacks(*, submissions: Path, out: Path, grader_pid: int) -> list[Attack]:
         Attack("patch_checker", [FIRST, "import sys\nimport coursekit.grading.compare as cmp\n"
                                         "from coursekit.grading.compare import Outcome, Verdict\n"
                                         "cmp.compare = lambda *a, **k: None\ncmp.judge = lambda *a, **k: Verdict('pass')\n"
-                                        "sys.modules['coursekit.grading.check'].run_case = lambda *a: Outcome(value=1.0)\n"
-                                        "import coursekit.grading.worker as w\nw.run_case = lambda *a: Outcome(value=1.0)",
+                                        "sys.modules['coursekit.grading.check'].run_case = lambda *a, **k: Outcome(value=1.0)\n"
+                                        "import coursekit.grading.worker as w\nw.run_case = lambda *a, **k: Outcome(value=1.0)",
                                  fn + "    return None"], reason="got a float"),
         Attack("always_equal", [FIRST, "class Same:\n    def __eq__(self, other):\n        return True\n"
                                        "    def __ne__(self, other):\n        return False\n    __hash__ = object.__hash__",

@@ -108,3 +108,20 @@ def test_solution_needs_confirmation_and_can_be_switched_off(monkeypatch):
     monkeypatch.setenv("COURSEKIT_NO_SOLUTIONS", "1")
     off = solution("scale_and_shift", reveal=True)
     assert "switched off" in off.title and "a * x + b" not in repr(off)
+
+
+def test_backticks_in_hints_render_as_code_in_html():
+    from coursekit.grading.check import rich_text
+
+    assert rich_text("use `x.clone()` here") == "use <code>x.clone()</code> here"
+    assert rich_text("a `<b>` tag") == "a <code>&lt;b&gt;</code> tag"
+    assert rich_text("an odd ` backtick") == "an odd ` backtick"
+
+    def softmax(z, dim=-1):
+        e = z.exp()
+        return e / e.sum(dim=dim, keepdim=True)
+
+    result = check(softmax)
+    assert "`dim`" in result.verdict.hint  # the hint text keeps its backticks ...
+    html = result._repr_html_()
+    assert "<code>dim</code>" in html and "`" not in html  # ... the HTML shows them as code

@@ -115,3 +115,27 @@ def test_describe_call_uses_parameter_names():
     assert describe_call(ex, case) == "demo(x=tensor([1.]), scale=2.0)"
     big = Case((torch.zeros(4, 5, dtype=torch.float64),))
     assert "tensor of shape (4, 5) (float64, values in [0.0, 0.0])" in describe_call(ex, big)
+
+
+def test_relative_error_is_left_out_where_the_expected_entries_are_zero():
+    msg = compare(t([0.0, 0.0]), t([0.0, 1e-3]), _exercise())
+    assert "max abs error 0.001" in msg and "rel" not in msg and "e+307" not in msg
+    # over entries that are not all zero, the relative error is over the non-zero ones only
+    msg = compare(t([0.0, 2.0]), t([1e-3, 3.0]), _exercise())
+    assert "max rel error 0.5" in msg
+
+
+def test_case_weights_decide_the_points():
+    from coursekit.grading.compare import Verdict, tally
+
+    verdicts = [Verdict("pass"), Verdict("fail", "no"), Verdict("pass")]
+    assert tally(verdicts, 1.0) == (2, 0.67, verdicts[1])
+    assert tally(verdicts, 1.0, [1.0, 2.0, 1.0])[1] == 0.5
+    assert tally(verdicts, 2.0, [0.25, 0.5, 0.25])[1] == 1.0
+
+
+def test_a_broken_rule_fails_the_case_with_its_message_even_when_the_values_are_right():
+    ex = _exercise()
+    verdict = judge(ex, ex.public_cases()[0], t([2.0, 4.0, 6.0]),
+                    Outcome(value=t([2.0, 4.0, 6.0]), violation="This exercise asks: no."), number=1)
+    assert verdict.status == "fail" and verdict.message.endswith("This exercise asks: no.")

@@ -1,0 +1,130 @@
+"""How a notebook is shown in the book: its stored outputs, explorers as still figures, a launch line.
+
+Pure functions on the notebook's JSON (a dict), so the tests can feed them any notebook. Nothing here
+executes a cell: the book shows what `make notebooks` stored, which nbval checks.
+"""
+
+from __future__ import annotations
+
+import copy
+import html
+import re
+from collections.abc import Mapping
+from typing import Any
+
+__all__ = ["EXPLORER_NOTE_CLASS", "LAUNCH_CLASS", "explorer_outputs", "is_explorer_cell", "jupyterlab_anchor",
+           "prepare_notebook"]
+
+WIDGET_VIEW = "application/vnd.jupyter.widget-view+json"
+#: the line an explorer stores beside its still figure ("run this cell for the interactive version"):
+#: right in JupyterLab, wrong on a web page, so the book puts its own note in its place
+FALLBACK_LINE = re.compile(r"interactive version", re.IGNORECASE)
+EXPLORER_NOTE_CLASS = "coursebook-explorer-note"
+# a stored HTML output's link to a notebook beside it, as JupyterLab follows it: NN_name.ipynb#Heading-Text
+_NOTEBOOK_HREF = re.compile(r"""href=(["'])(?P<name>[\w.-]+)\.ipynb(?P<anchor>#[^"']*)?\1""")
+LAUNCH_CLASS = "coursebook-launch"
+
+
+def _text(value: Any) -> str:
+    return "".join(value) if isinstance(value, list) else str(value)
+
+
+def _mentions_fallback(output: Mapping[str, Any]) -> bool:
+    if output.get("output_type") == "stream":
+        return bool(FALLBACK_LINE.search(_text(output.get("text", ""))))
+    data = output.get("data", {})
+    return any(FALLBACK_LINE.search(_text(v)) for k, v in data.items() if k.startswith("text/"))
+
+
+def is_explorer_cell(cell: Mapping[str, Any]) -> bool:
+    """True for a code cell that displays an explorer: a stored widget view, or an explorer's fallback line."""
+    outputs = cell.get("outputs", []) if cell.get("cell_type") == "code" else []
+    return any(WIDGET_VIEW in o.get("data", {}) or _mentions_fallback(o) for o in outputs)
+
+
+def explorer_note(binder: str, *, with_figure: bool) -> dict[str, Any]:
+    """The output the book shows under an explorer (below its still figure when it stored one)."""
+    link = html.escape(binder, quote=True)
+    what = ("The interactive version of this figure, with its sliders," if with_figure
+            else "This cell shows an interactive explorer with sliders; it")
+    note = (f'{what} runs in JupyterLab: <a href="{link}">launch this notebook on Binder</a> or run it on '
+            "your own machine with <code>make lab</code>.")
+    plain = f"{what} runs in JupyterLab (on Binder: {binder}, or locally with `make lab`)."
+    return {"output_type": "display_data", "metadata": {},
+            "data": {"text/html": f'<p class="{EXPLORER_NOTE_CLASS}">{note}</p>', "text/plain": plain}}
+
+
+def explorer_outputs(outputs: list[dict[str, Any]], *, binder: str) -> list[dict[str, Any]]:
+    """An explorer cell's outputs as the book shows them: its still figure(s), then the book's note.
+
+    A widget view cannot run on a web page (no kernel), so it and its text repr (`VBox(children=...`) go;
+    a bundle with an image keeps only the image, so a fallback's "run this cell" text never shows; a text
+    output that is only that line goes too. Errors and other outputs stay as they are.
+    """
+    kept: list[dict[str, Any]] = []
+    for output in outputs:
+        data = output.get("data")
+        if data is None:
+            if not _mentions_fallback(output):
+                kept.append(output)
+            continue
+        images = {k: v for k, v in data.items() if k.startswith("image/")}
+        if images:
+            kept.append({**output, "data": images})
+        elif WIDGET_VIEW not in data and not _mentions_fallback(output):
+            kept.append(output)
+    with_figure = any(k.startswith("image/") for o in kept for k in o.get("data", {}))
+    return [*kept, explorer_note(binder, with_figure=with_figure)]
+
+
+def jupyterlab_anchor(title: str) -> str:
+    """The id JupyterLab gives a markdown heading: its text with each space made a hyphen."""
+    return title.replace(" ", "-")
+
+
+def _book_links(data: dict[str, Any]) -> dict[str, Any]:
+    """HTML outputs' links to NN_name.ipynb point at the book's page NN_name.html (same anchor)."""
+    if "text/html" not in data:
+        return data
+    linked = _NOTEBOOK_HREF.sub(lambda m: f"href={m[1]}{m['name']}.html{m['anchor'] or ''}{m[1]}",
+                                _text(data["text/html"]))
+    return {**data, "text/html": linked}
+
+
+def _with_launch_line(source: str, *, binder: str, download: str) -> str:
+    """`source` (a markdown cell) with the launch line put under its first `# ` title."""
+    lines = source.split("\n")
+    title = next((i for i, line in enumerate(lines) if line.startswith("# ")), None)
+    if title is None:
+        return source
+    launch = ["", f"```{{container}} {LAUNCH_CLASS}",
+              f"Run this notebook: [launch it on Binder]({binder}) (JupyterLab in your browser, nothing to "
+              f"install) · {{download}}`download the .ipynb <{download}>` · or locally with `make lab`.",
+              "```", ""]
+    return "\n".join([*lines[: title + 1], *launch, *lines[title + 1:]])
+
+
+def prepare_notebook(notebook: Mapping[str, Any], *, binder: str, download: str) -> dict[str, Any]:
+    """A copy of `notebook` as the book renders it.
+
+    `binder` opens this notebook on Binder; `download` is the notebook's file name, relative to its page.
+    The stored widget state goes (the book never loads ipywidgets' scripts, which live on a CDN), explorer
+    cells become still figures with a note, links in HTML outputs to other notebooks go to their pages, and
+    the title gets a line with the launch and download links.
+    """
+    result = copy.deepcopy(dict(notebook))
+    result.get("metadata", {}).pop("widgets", None)
+    titled = False
+    for cell in result.get("cells", []):
+        if cell.get("cell_type") == "code" and is_explorer_cell(cell):
+            cell["outputs"] = explorer_outputs(cell["outputs"], binder=binder)
+        if cell.get("cell_type") == "code":
+            for output in cell["outputs"]:
+                if "data" in output:
+                    output["data"] = _book_links(output["data"])
+        elif cell.get("cell_type") == "markdown" and not titled:
+            source = _text(cell.get("source", ""))
+            launched = _with_launch_line(source, binder=binder, download=download)
+            titled = launched != source
+            cell["source"] = launched
+    return result
