@@ -8,12 +8,13 @@ PYTEST := $(PY) -m pytest
 
 BOOK := book/_build
 
-.PHONY: lab test unit nbval browser binder lint notebooks bench doctor gpu-check clean book repository
+.PHONY: lab test unit nbval browser binder lint notebooks bench doctor gpu-check clean book repository scale \
+	bench-peers
 
 $(STAMP): pyproject.toml scripts/bootstrap.sh scripts/install_torch.sh
 	bash scripts/bootstrap.sh $(VENV)
 
-## make lab: install everything and open JupyterLab on notebooks/ (free port, prints the URL)
+## make lab: install everything, copy the notebooks into your folder (once) and open JupyterLab on it
 lab: $(STAMP)
 	$(VENV)/bin/coursekit lab
 
@@ -37,6 +38,10 @@ browser: $(STAMP) book
 binder: $(STAMP)
 	$(PYTEST) -m binder tests/binder
 
+## make scale: the README's Slurm array job on a one-node cluster started here (root; installs Slurm if missing)
+scale: $(STAMP)
+	COURSEKIT_SCALE_TEST=1 $(PYTEST) -p no:cacheprovider -s -rs tests/grading/test_slurm.py
+
 ## make notebooks: re-execute every notebook in place on the CPU so stored outputs are current
 notebooks: $(STAMP)
 	COURSEKIT_DEVICE=cpu $(PY) -m coursekit.notebooks $(NOTEBOOKS)
@@ -55,6 +60,10 @@ repository: $(STAMP)
 ## make bench: every benchmark under benchmarks/, each printing its table
 bench: $(STAMP)
 	bash scripts/run_benchmarks.sh $(VENV)
+
+## make bench-peers: coursekit grade against nbgrader and otter-grader (from PyPI, in their own venv), same class
+bench-peers: $(STAMP)
+	bash scripts/bench_peers.sh $(VENV)
 
 doctor: $(STAMP)
 	$(VENV)/bin/coursekit doctor

@@ -1,6 +1,7 @@
 """Grading throughput: `coursekit grade` against a fresh kernel per submission (nbclient), in one run.
 
     python benchmarks/grading.py [--students 200] [--sample 20] [--notebook 03_activations] [--full]
+                                 [--compare-source DIR]
 
 A class of generated submissions of one course notebook: 60% reference answers, 25% wrong
 or partly answered, 15% hostile (an endless loop, a sleeping cell, a memory bomb,
@@ -21,6 +22,8 @@ reference and wrong answers in the class's proportion; its rate for the class we
 each group's mean time by the group's share of the class. Both must grade the sample's
 honest submissions alike, and the grader every submission as expected.
 Targets: >= 20x the baseline's rate and >= 10 submissions/s; the exit status is 1 if missed.
+`--compare-source DIR` also times the grader of another source tree (a checkout's folder that
+holds `coursekit/`, e.g. the previous release) on the same class in the same run, before this one.
 """
 
 from __future__ import annotations
@@ -168,15 +171,17 @@ def stratified_sample(students: list[Student], size: int) -> list[Student]:
 # ---------------------------------------------------------------- the two graders
 
 
-def run_grader(folder: Path, out: Path, *, timeout: float) -> tuple[float, dict[str, dict[str, str]]]:
-    """`coursekit grade` as an instructor runs it; returns (seconds, gradebook rows by student)."""
+def run_grader(folder: Path, out: Path, *, timeout: float,
+               source: Path | None = None) -> tuple[float, dict[str, dict[str, str]]]:
+    """`coursekit grade` as an instructor runs it (from `source` if given); returns (seconds, rows by student)."""
     script = Path(sys.executable).parent / "coursekit"
-    command = [str(script)] if script.exists() else [sys.executable, "-m", "coursekit.cli"]
+    command = [str(script)] if script.exists() and source is None else [sys.executable, "-m", "coursekit.cli"]
+    env = {**os.environ, "PYTHONPATH": str(source)} if source is not None else None
     command += ["grade", str(folder), "--out", str(out), "--seed", str(SEED), "--workers", "2", "--quiet",
                 "--notebook-timeout", f"{timeout:g}", "--exercise-timeout", f"{timeout:g}",
                 "--memory-mb", str(MEMORY_MB)]
     start = time.perf_counter()
-    done = subprocess.run(command, capture_output=True, text=True, check=False)
+    done = subprocess.run(command, capture_output=True, text=True, check=False, env=env)
     seconds = time.perf_counter() - start
     if done.returncode != 0:
         raise RuntimeError(f"coursekit grade failed ({done.returncode}):\n{done.stderr[-3000:]}")
@@ -288,6 +293,8 @@ def main(argv: list[str] | None = None) -> int:
                         "notebook run and per exercise (grader)")
     parser.add_argument("--full", action="store_true", help="keep the notebook's demonstration cells")
     parser.add_argument("--kernels", type=int, default=1, help="baseline kernels at a time (nbgrader runs one)")
+    parser.add_argument("--compare-source", type=Path, default=None, metavar="DIR",
+                        help="also time the grader whose package is DIR/coursekit, in the same run")
     args = parser.parse_args(argv)
     from coursekit.exercises import by_notebook
 
@@ -298,6 +305,10 @@ def main(argv: list[str] | None = None) -> int:
         students = build_class(Path(tmp) / "submitted", notebook=args.notebook, students=args.students,
                                full=args.full)
         sample = stratified_sample(students, args.sample)
+        other = None
+        if args.compare_source is not None:
+            other = run_grader(Path(tmp) / "submitted", Path(tmp) / "grades-other", timeout=args.timeout,
+                               source=args.compare_source.resolve())
         grader_s, rows = run_grader(Path(tmp) / "submitted", Path(tmp) / "grades", timeout=args.timeout)
         journal = [json.loads(line) for line in (Path(tmp) / "grades" / "journal.jsonl").read_text().splitlines()]
         graded = len(journal)
@@ -320,8 +331,9 @@ def main(argv: list[str] | None = None) -> int:
     sample_mix = {k: sum(s.kind == k for s in sample) for k in ("correct", "wrong", "hostile")}
     contents = "the whole notebook" if args.full else "setup, exercise and check cells"
     print(f"{args.notebook}: {len(exercise_ids)} exercises, {contents}; time limit {args.timeout:g} s, memory "
-          f"{MEMORY_MB} MB; grader 2 workers, baseline {args.kernels} kernel(s) at a time; load average "
-          f"{load:.1f} when started")
+          f"{MEMORY_MB} MB; grader 2 workers, baseline {args.kernels} kernel(s) at a time; {os.cpu_count()} cores "
+          f"({len(os.sched_getaffinity(0))} usable), load average {load:.1f} when started, "
+          f"{os.getloadavg()[0]:.1f} at the end")
     print(f"class: {mix['correct']} reference answers, {mix['wrong']} wrong or partial, {mix['hostile']} hostile "
           f"({', '.join(HOSTILE)})")
     print(f"baseline sample: {sample_mix['correct']} reference, {sample_mix['wrong']} wrong, one of each attack; "
@@ -330,8 +342,14 @@ def main(argv: list[str] | None = None) -> int:
     rows_out = [("coursekit grade (CLI, cold start)", len(students), grader_s, grader_rate),
                 ("fresh kernel each (nbclient), the sample", len(sample), base_s, sample_rate),
                 ("fresh kernel each, the class (from the sample)", len(students), class_s, base_rate)]
+    if other is not None:
+        other_label = f"coursekit grade from {args.compare_source}"[:46]
+        rows_out.insert(1, (other_label, len(students), other[0], len(students) / other[0]))
     for label, n, secs, rate in rows_out:
         print(f"{label:<46} {n:>11} {secs:>8.1f} {rate:>7.2f}")
+    if other is not None:
+        print(f"{'this tree over the other (rate)':<46} {'':>11} {'':>8} {other[0] / grader_s:>6.2f}x; "
+              f"the other over the baseline {len(students) / other[0] / base_rate:.1f}x")
     print(f"{'speed-up (class rate over class rate)':<46} {'':>11} {'':>8} {ratio:>6.1f}x")
     # where the time goes: each group's mean seconds per submission (the grader's from its journal)
     worker: dict[str, list[float]] = {}

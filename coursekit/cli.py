@@ -2,7 +2,8 @@
 
     coursekit doctor        is this environment ready for the course?
     coursekit exercises     list the exercise bank by notebook
-    coursekit lab           open JupyterLab on the course (free port, prints the URL)
+    coursekit lab           copy the notebooks into your folder (once) and open JupyterLab on it
+    coursekit copy [DEST]   only copy the notebooks into your folder (never overwrites)
     coursekit grade         grade a folder of submitted notebooks into a gradebook
 
 `python -m coursekit` is the same command.
@@ -14,6 +15,7 @@ import argparse
 import os
 import sys
 from collections.abc import Callable, Sequence
+from pathlib import Path
 
 __all__ = ["main"]
 
@@ -54,8 +56,23 @@ def _exercises(args: argparse.Namespace) -> int:
 
 def _lab(args: argparse.Namespace) -> int:
     from coursekit.lab import run_lab
+    from coursekit.workspace import copy_course, course_notebooks
 
-    return run_lab(port=args.port)
+    if args.source:
+        folder = course_notebooks()
+        print(f"Serving the course's own notebooks in {folder} (edits change the course itself).")
+    else:
+        report = copy_course(args.dir)
+        print(report)
+        folder = report.folder
+    return run_lab(port=args.port, folder=folder)
+
+
+def _copy(args: argparse.Namespace) -> int:
+    from coursekit.workspace import copy_course
+
+    print(copy_course(args.dest))
+    return 0
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -76,9 +93,22 @@ def build_parser() -> argparse.ArgumentParser:
                            help="print the rules each exercise enforces (a Markdown table)")
     exercises.set_defaults(handler=_exercises)
 
-    lab = sub.add_parser("lab", help="open JupyterLab on the course's notebooks")
+    lab = sub.add_parser("lab", help="open JupyterLab on your copy of the course's notebooks",
+                         description="Copy the course notebooks into your folder (once: your notebooks are never "
+                                     "overwritten) and open JupyterLab on it.")
     lab.add_argument("--port", type=int, default=None, help="port to serve on (default: a free one)")
+    where = lab.add_mutually_exclusive_group()
+    where.add_argument("--dir", type=Path, default=None,
+                       help="your folder for the notebooks (default: $COURSEKIT_WORKDIR or "
+                            "~/how-neural-networks-learn)")
+    where.add_argument("--source", action="store_true",
+                       help="open the course's own notebooks instead of your copy (for course authors)")
     lab.set_defaults(handler=_lab)
+
+    copy = sub.add_parser("copy", help="copy the course notebooks into a folder of yours (never overwrites)")
+    copy.add_argument("dest", nargs="?", type=Path, default=None,
+                      help="the folder (default: $COURSEKIT_WORKDIR or ~/how-neural-networks-learn)")
+    copy.set_defaults(handler=_copy)
 
     for register in _EXTRA_COMMANDS:
         register(sub)
@@ -96,10 +126,11 @@ _EXTRA_COMMANDS: list[Callable[[argparse._SubParsersAction], None]] = [_grade_co
 
 
 def _user_errors() -> tuple[type[BaseException], ...]:
-    """Exceptions that mean the user asked for something that does not exist: a message, not a traceback."""
+    """Exceptions that mean the user asked for something impossible: a message, not a traceback."""
     from coursekit.exercises import UnknownExerciseError
+    from coursekit.workspace import WorkspaceError
 
-    return (UnknownExerciseError,)
+    return (UnknownExerciseError, WorkspaceError)
 
 
 def main(argv: Sequence[str] | None = None) -> int:

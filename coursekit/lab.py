@@ -24,12 +24,18 @@ def free_port(host: str = "127.0.0.1") -> int:
         return int(s.getsockname()[1])
 
 
+SETTINGS = Path(__file__).resolve().parent / "lab_settings"
+
+
 def lab_command(*, port: int, token: str, notebooks: Path, open_browser: bool = False,
                 host: str = "127.0.0.1") -> list[str]:
-    """The jupyter lab command line for the course, token-protected, root-safe."""
+    """The jupyter lab command line for the course, token-protected, root-safe, asking nothing on start-up."""
     cmd = [sys.executable, "-m", "jupyterlab", f"--ServerApp.port={port}", f"--ServerApp.ip={host}",
            "--ServerApp.port_retries=0", f"--IdentityProvider.token={token}",
-           f"--ServerApp.root_dir={notebooks}", "--ServerApp.open_browser=" + str(open_browser)]
+           f"--ServerApp.root_dir={notebooks}", "--ServerApp.open_browser=" + str(open_browser),
+           # the course's settings (no "get notified about Jupyter news?" question, no update check)
+           f"--LabApp.app_settings_dir={SETTINGS}",
+           "--LabApp.check_for_updates_class=jupyterlab.NeverCheckForUpdate"]
     if hasattr(os, "geteuid") and os.geteuid() == 0:
         cmd.append("--allow-root")
     return cmd
@@ -75,10 +81,10 @@ def start_lab(*, notebooks: Path | None = None, log: Path | None = None, timeout
     raise TimeoutError(f"JupyterLab did not answer within {timeout:.0f} s")
 
 
-def run_lab(*, port: int | None = None) -> int:
-    """Run JupyterLab in the foreground on a free port and print the URL to open."""
+def run_lab(*, port: int | None = None, folder: Path) -> int:
+    """Run JupyterLab in the foreground on `folder` (a free port unless given) and print the URL to open."""
     port = port or free_port()
     token = secrets.token_hex(16)
     url = f"http://127.0.0.1:{port}/lab/tree/00_start_here.ipynb?token={token}"
     print(f"\nOpen the course at:\n    {url}\n(press Ctrl+C twice to stop JupyterLab)\n", flush=True)
-    return subprocess.call(lab_command(port=port, token=token, notebooks=ROOT / "notebooks"))
+    return subprocess.call(lab_command(port=port, token=token, notebooks=folder))

@@ -49,6 +49,13 @@ if [ -d tests/browser ]; then
         summary+=("SKIPPED browser test (see the banner above)")
     fi
 fi
+step "Slurm scale-out (make scale)" env COURSEKIT_SCALE_TEST=1 "$py" -m pytest -p no:cacheprovider -s -rs \
+    tests/grading/test_slurm.py --junitxml="$out/scale-junit.xml"
+if grep -q '<skipped' "$out/scale-junit.xml" 2>/dev/null; then
+    echo
+    echo "!!! THE SLURM SCALE-OUT TEST WAS SKIPPED: $(grep -o 'message="[^"]*"' "$out/scale-junit.xml" | head -1)"
+    summary+=("SKIPPED Slurm scale-out test (see the line above)")
+fi
 if [ -d tests/binder ]; then
     step "Binder-like environment" "$py" -m pytest -m binder tests/binder
 fi

@@ -10,12 +10,15 @@ import time
 import urllib.request
 from pathlib import Path
 
+from coursekit.workspace import WORKDIR_VAR
+
 ROOT = Path(__file__).resolve().parent.parent
 
 
 def test_coursekit_lab_serves_the_notebooks(tmp_path):
     # the same command `make lab` runs
     env = {**os.environ, "JUPYTER_RUNTIME_DIR": str(tmp_path / "runtime")}
+    env[WORKDIR_VAR] = str(tmp_path / "course")
     process = subprocess.Popen([sys.executable, "-m", "coursekit.cli", "lab"], cwd=ROOT, env=env,
                                stdout=subprocess.PIPE, stderr=subprocess.DEVNULL, text=True,
                                start_new_session=True)
@@ -49,3 +52,46 @@ def test_coursekit_lab_serves_the_notebooks(tmp_path):
     finally:
         os.killpg(process.pid, signal.SIGTERM)
         process.wait(timeout=30)
+
+
+def test_the_learners_copy_is_made_once_and_never_overwritten(tmp_path, capsys):
+    from coursekit.cli import main
+    from coursekit.workspace import copy_course, course_notebooks
+
+    dest = tmp_path / "mine"
+    first = copy_course(dest)
+    originals = sorted(p.name for p in course_notebooks().glob("*.ipynb"))
+    assert sorted(first.added) == originals and first.kept == ()
+    answer = dest / "03_activations.ipynb"
+    answer.write_text('{"my": "answers"}')
+    (dest / "05_softmax.ipynb").unlink()  # a notebook the learner does not have yet (as after an upgrade)
+    again = copy_course(dest)
+    assert again.added == ("05_softmax.ipynb",) and "03_activations.ipynb" in again.kept
+    assert answer.read_text() == '{"my": "answers"}'
+    assert main(["copy", str(dest)]) == 0 and "kept your" in capsys.readouterr().out
+
+
+def test_copy_refuses_a_file_and_the_course_folder_itself(tmp_path, capsys):
+    from coursekit.cli import main
+    from coursekit.workspace import course_notebooks
+
+    a_file = tmp_path / "notes.txt"
+    a_file.write_text("x")
+    assert main(["copy", str(a_file)]) == 2
+    assert "is not a folder" in capsys.readouterr().err
+    assert main(["copy", str(course_notebooks())]) == 2
+    assert "course's own folder" in capsys.readouterr().err
+
+
+def test_the_lab_asks_no_news_question_and_checks_for_no_update(tmp_path):
+    from coursekit.lab import SETTINGS, lab_command
+
+    overrides = json.loads((SETTINGS / "overrides.json").read_text())
+    notification = overrides["@jupyterlab/apputils-extension:notification"]
+    assert notification == {"fetchNews": "false", "checkForUpdates": False}
+    schema = Path(sys.prefix) / "share/jupyter/lab/schemas/@jupyterlab/apputils-extension/notification.json"
+    properties = json.loads(schema.read_text())["properties"]
+    assert set(notification) <= set(properties)
+    assert {"const": "false", "title": "Never"} in properties["fetchNews"]["oneOf"]
+    cmd = lab_command(port=1, token="t", notebooks=tmp_path)
+    assert f"--LabApp.app_settings_dir={SETTINGS}" in cmd

@@ -32,21 +32,21 @@ from coursekit.exercises.model import Case, Exercise
 from coursekit.grading.calls import applicable_rules
 from coursekit.grading.compare import ErrorInfo, case_name, contract, judge, tally
 from coursekit.grading.cores import Claim, Cores
-from coursekit.grading.gradebook import JOURNAL, META, ExerciseResult, StudentResult, write_gradebook, write_student
-from coursekit.grading.journal import Journal, content_key
-from coursekit.grading.plain import encode
-from coursekit.grading.sandbox import CellNote, ExerciseRequest, ExerciseRun, Limits, Sandbox, SubmissionRun
-from coursekit.grading.submissions import (
-    Notebook,
-    Submission,
-    Unreadable,
-    choose_assignment,
-    discover,
-    in_shard,
-    parse_shard,
-    pick_file,
-    read_notebook,
+from coursekit.grading.gradebook import (
+    JOURNAL,
+    META,
+    ExerciseResult,
+    StudentResult,
+    write_gradebook,
+    write_started,
+    write_student,
 )
+from coursekit.grading.journal import Journal, content_key, hold
+from coursekit.grading.plain import encode
+from coursekit.grading.printable import printable
+from coursekit.grading.roster import Entry, Roster, read_class
+from coursekit.grading.sandbox import CellNote, ExerciseRequest, ExerciseRun, Failure, Limits, Sandbox, SubmissionRun
+from coursekit.grading.submissions import Notebook, Unreadable, parse_shard, read_notebook
 
 __all__ = ["GradeReport", "grade"]
 
@@ -85,17 +85,26 @@ class GradeReport:
     graded: int
     reused: int
     seconds: float
-    failures: tuple[tuple[str, str], ...]  # (student, reason), infrastructure problems only
+    failures: tuple[tuple[str, str], ...]  # (student, reason): whatever could not be graded normally
     isolation: tuple[str, ...] = ()
+    skipped: tuple[tuple[str, str], ...] = ()  # (entry, why) in the submissions folder that are not submissions
+    not_read: int = 0  # rows for entries that could not be read at all (a FIFO, a link out, ...)
 
     def __repr__(self) -> str:
+        read = f", {self.not_read} could not be read" if self.not_read else ""
         lines = [f"Graded {self.assignment} for {self.students} students (seed {self.seed}): {self.graded} graded now, "
-                 f"{self.reused} taken from the journal, {self.seconds:.1f} s.", f"Gradebook: {self.gradebook}"]
+                 f"{self.reused} taken from the journal{read}, {self.seconds:.1f} s.",
+                 f"Gradebook: {printable(self.gradebook)}"]
         if self.failures:
             width = max(len("student"), *(len(s) for s, _ in self.failures))
             lines.append(f"\n{len(self.failures)} problem(s):")
             lines.append(f"  {'student':<{width}}  reason")
-            lines += [f"  {s:<{width}}  {r}" for s, r in self.failures]
+            lines += [f"  {printable(s):<{width}}  {printable(r)}" for s, r in self.failures]
+        if self.skipped:
+            lines.append(f"\nNot submissions, not graded ({len(self.skipped)}):")
+            lines += [f"  {printable(name)}: {printable(why)}" for name, why in self.skipped[:10]]
+            if len(self.skipped) > 10:
+                lines.append(f"  ... and {len(self.skipped) - 10} more (listed in {META})")
         return "\n".join(lines)
 
 
@@ -136,6 +145,17 @@ def _defining_cell(exercise_id: str, notebook: Notebook) -> int | None:
     return found[-1] if found else None
 
 
+# The same runaway allocation ends as a MemoryError, a timeout (where zeroing the pages is slow) or a kill by
+# the memory cgroup: the gradebook names all three alike, so it does not depend on the machine.
+OVER_LIMIT = "over the time or memory limit"
+
+
+def _over_limit(failure: Failure | None) -> bool:
+    if failure is None:
+        return False
+    return failure.kind == "timeout" or (failure.kind == "crash" and "SIGKILL" in failure.detail)
+
+
 def _score(spec: _Spec, run: ExerciseRun, notebook: Notebook, cells: dict[int, CellNote]) -> ExerciseResult:
     ex = spec.exercise
     base = {"id": ex.id, "title": ex.title, "max_points": ex.points, "total": len(spec.cases), "note": contract(ex)}
@@ -149,6 +169,7 @@ def _score(spec: _Spec, run: ExerciseRun, notebook: Notebook, cells: dict[int, C
             message += f" Cell {cell + 1} {note.text}." if note.stopped else f" Cell {cell + 1} raised {note.text}."
         return ExerciseResult(**base, points=0.0, passed=0, status="not_attempted", message=message)
     verdicts = []
+    out_of_memory = None
     finished = zip(spec.cases, spec.expected, run.outcomes, strict=False)  # outcomes stop where a failure did
     for number, (case, expected, outcome) in enumerate(finished, start=1):
         if case.hidden and outcome.error is not None and not outcome.error.not_implemented:
@@ -159,13 +180,19 @@ def _score(spec: _Spec, run: ExerciseRun, notebook: Notebook, cells: dict[int, C
         if verdict.status == "not_attempted":
             return ExerciseResult(**base, points=0.0, passed=0, status="not_attempted", message=verdict.message)
         verdicts.append(verdict)
+        if out_of_memory is None and outcome.error is not None and outcome.error.type_name == "MemoryError":
+            out_of_memory = verdict
     passed, points, first = tally(verdicts, ex.points, [c.weight for c in spec.cases])
     if failure is not None:
         number = failure.case or len(verdicts) + 1
         where = case_name(ex, spec.cases[number - 1], number) if failure.kind != "not_run" and \
             number <= len(spec.cases) else "Not graded"
+        problem = OVER_LIMIT if _over_limit(failure) else f"{failure.kind}: {failure.detail}"
         return ExerciseResult(**base, points=0.0, passed=passed, status="error", message=f"{where}: {failure.detail}",
-                              problem=f"{failure.kind}: {failure.detail}")
+                              problem=problem)
+    if out_of_memory is not None:  # scored as a limit hit, like the timeout it would be on a slower machine
+        return ExerciseResult(**base, points=0.0, passed=passed, status="error", message=out_of_memory.message,
+                              hint=out_of_memory.hint, problem=OVER_LIMIT)
     message = "" if first is None else first.message + (f"\n{first.explanation!r}" if first.explanation else "")
     return ExerciseResult(**base, points=points, passed=passed, status=first.status if first else "pass",
                           message=message, hint=first.hint if first else None)
@@ -196,17 +223,23 @@ def _grade_one(sandbox: Sandbox, slot: int, data: bytes, specs: Sequence[_Spec],
     stopped = tuple(f"Cell {c.index + 1} {c.text}; it was skipped and the notebook run again without it"
                     for c in run.cells if c.stopped)
     total = round(sum(e.points for e in exercises), 2)
-    return StudentResult(**common, total=total, exercises=exercises, notes=tuple(notes), stopped=stopped)
+    return StudentResult(**common, total=total, exercises=exercises, notes=tuple(notes), stopped=stopped).cleaned()
+
+
+def _not_read(entry: Entry, specs: Sequence[_Spec], assignment: str) -> StudentResult:
+    return StudentResult(entry.student, assignment, entry.source, "", 0.0,
+                         float(sum(s.exercise.points for s in specs)), _not_graded(specs, entry.problem),
+                         problem=entry.problem).cleaned()
+
+
+def _for(entry: Entry, result: StudentResult) -> StudentResult:
+    """A graded result as it belongs to `entry`: its id, source, unread files and flags."""
+    return dataclasses.replace(result, student=entry.student, source=entry.source, unread=entry.unread,
+                               flags=entry.flags).cleaned()
 
 
 def _failures(results: Sequence[StudentResult]) -> tuple[tuple[str, str], ...]:
-    rows = []
-    for r in sorted(results, key=lambda r: r.student):
-        if r.problem:
-            rows.append((r.student, r.problem))
-        rows += [(r.student, s) for s in r.stopped]
-        rows += [(r.student, f"{e.id}: {e.problem}") for e in r.exercises if e.problem]
-    return tuple(rows)
+    return tuple((r.student, p) for r in sorted(results, key=lambda r: r.student) for p in r.problems())
 
 
 def _previous_meta(out: Path) -> dict[str, Any]:
@@ -220,87 +253,94 @@ def _previous_meta(out: Path) -> dict[str, Any]:
 def _check_out(read_from: Path, out: Path) -> None:
     """Refuse an output folder that is a file or overlaps the folder the notebooks are read from."""
     if out.exists() and not out.is_dir():
-        raise ValueError(f"--out {out} is a file; give a folder for the gradebook (it is created if missing).")
+        raise ValueError(f"--out {printable(out)} is a file; give a folder for the gradebook (it is created if "
+                         "missing).")
     here, there = read_from.resolve(), out.resolve()
     if there == here or there.is_relative_to(here) or here.is_relative_to(there):
-        raise ValueError(f"--out {out} overlaps the submissions in {read_from}: keep the gradebook, results and "
-                         "feedback in a folder of their own, e.g. --out grades next to the submissions.")
+        raise ValueError(f"--out {printable(out)} overlaps the submissions in {printable(read_from)}: keep the "
+                         "gradebook, results and feedback in a folder of their own, e.g. --out grades next to the "
+                         "submissions.")
 
 
 def _check_previous(previous: dict[str, Any], out: Path, *, assignment: str, seed: int, shard: str | None) -> None:
     """Refuse to mix this run into an output folder graded for another assignment, seed or shard."""
     if previous.get("assignment", assignment) != assignment:
-        raise ValueError(f"{out} holds the gradebook of {previous['assignment']}; grade {assignment} into "
-                         "another folder (--out).")
+        raise ValueError(f"{printable(out)} holds the gradebook of {printable(previous['assignment'])}; grade "
+                         f"{assignment} into another folder (--out).")
     if previous.get("seed", seed) != seed:
-        raise ValueError(f"{out} was graded with --seed {previous['seed']}, which decides the hidden cases: "
+        raise ValueError(f"{printable(out)} was graded with --seed {previous['seed']}, which decides the hidden cases: "
                          f"use --seed {previous['seed']} (or no --seed) to resume it, or another --out folder "
                          f"for seed {seed}.")
     if "shard" in previous and previous["shard"] != shard:
-        raise ValueError(f"{out} holds {_slice(previous['shard'])} and this run grades {_slice(shard)}: give each "
-                         "shard its own --out folder, then combine them with `coursekit grade merge`.")
+        raise ValueError(f"{printable(out)} holds {_slice(previous['shard'])} and this run grades {_slice(shard)}: "
+                         "give each shard its own --out folder, then combine them with `coursekit grade merge`.")
 
 
 def _slice(shard: str | None) -> str:
     return f"shard {shard}" if shard else "the whole class"
 
 
-def _source(sub: Submission, path: Path) -> str:
-    return str(path.relative_to(sub.root)) if path.is_relative_to(sub.root) else path.name
-
-
 def grade(*, submissions: Path | str, out: Path | str, workers: int | None = None, seed: int | None = None,
           assignment: str | None = None, shard: str | tuple[int, int] | None = None, gradescope: bool = False,
           limits: Limits | None = None, progress: bool = True, sandbox: Sandbox | None = None,
           stream: TextIO | None = None) -> GradeReport:
-    """Grade every submission in `submissions` into `out`; resumes from `out`'s journal. See the module doc."""
+    """Grade every submission in `submissions` into `out`; resumes from `out`'s journal. See the module doc.
+
+    Raises FolderBusy (coursekit.grading.journal) while another grader writes `out`.
+    """
     start = time.monotonic()
     out = Path(out)
-    stream = stream if stream is not None else sys.stderr
-    subs: list[Submission] = discover(Path(submissions))
-    assignment = assignment or choose_assignment(subs, notebooks())
-    exercises = by_notebook(assignment)
     shard_pair = None if shard is None else parse_shard(shard if isinstance(shard, str) else "/".join(map(str, shard)))
-    _check_out(subs[0].root, out)
-    if shard_pair is not None:
-        subs = [s for s in subs if in_shard(s.student, shard_pair)]
+    roster = read_class(Path(submissions), known=notebooks(), assignment=assignment, shard=shard_pair)
+    exercises = by_notebook(roster.assignment)
+    _check_out(roster.root, out)
+    with hold(out):
+        return _grade_held(roster, out, start=start, exercises=exercises, workers=workers, seed=seed,
+                           shard=shard_pair, gradescope=gradescope, limits=limits, progress=progress, sandbox=sandbox,
+                           stream=stream if stream is not None else sys.stderr)
+
+
+def _grade_held(roster: Roster, out: Path, *, start: float, exercises: Sequence[Exercise], workers: int | None,
+                seed: int | None, shard: tuple[int, int] | None, gradescope: bool, limits: Limits | None,
+                progress: bool, sandbox: Sandbox | None, stream: TextIO) -> GradeReport:
+    assignment = roster.assignment
+    shard_text = f"{shard[0]}/{shard[1]}" if shard else None
     previous = _previous_meta(out)
     if seed is None:
         seed = previous["seed"] if isinstance(previous.get("seed"), int) else secrets.randbelow(2**31)
-    _check_previous(previous, out, assignment=assignment, seed=seed,
-                    shard=f"{shard_pair[0]}/{shard_pair[1]}" if shard_pair else None)
+    _check_previous(previous, out, assignment=assignment, seed=seed, shard=shard_text)
     limits = sandbox.limits if sandbox is not None else (limits or Limits())
     workers = max(1, workers or len(os.sched_getaffinity(0)))
     specs = [_Spec.build(ex, seed) for ex in exercises]
     config = {"assignment": assignment, "seed": seed, "limits": dataclasses.asdict(limits), "grader": GRADER_VERSION,
               "coursekit": coursekit.__version__, "exercises": [[s.exercise.id, s.exercise.points, len(s.cases)]
                                                                 for s in specs]}
-    out.mkdir(parents=True, exist_ok=True)
-    journal = Journal(out / JOURNAL)
-    results: dict[str, StudentResult] = {}
-    todo: dict[str, list[tuple[Submission, Path, bytes]]] = {}
-    reused = 0
-    for sub in subs:
-        path = pick_file(sub, assignment)
-        try:
-            data = path.read_bytes()
-        except OSError as exc:
-            data = f"unreadable: {exc}".encode()
-        key = content_key(data, config)
-        entry = journal.get(key)
-        if entry is not None:
-            done = StudentResult.from_json(entry["result"])
-            results[sub.student] = dataclasses.replace(done, student=sub.student, source=_source(sub, path))
-            write_student(out, results[sub.student], gradescope=gradescope)
-            reused += 1
-        else:
-            todo.setdefault(key, []).append((sub, path, data))
-    meta = {"assignment": assignment, "seed": seed, "shard": f"{shard_pair[0]}/{shard_pair[1]}" if shard_pair else None,
+    meta = {"assignment": assignment, "seed": seed, "shard": shard_text,
             "exercises": [{"id": s.exercise.id, "title": s.exercise.title, "points": s.exercise.points,
                            "cases": len(s.cases)} for s in specs],
             "max_total": float(sum(s.exercise.points for s in specs)), "limits": dataclasses.asdict(limits),
             "coursekit_version": coursekit.__version__, "isolation": previous.get("isolation", []),
-            "sandbox_warnings": previous.get("sandbox_warnings", [])}
+            "sandbox_warnings": previous.get("sandbox_warnings", []),
+            "skipped": [[printable(name), printable(why)] for name, why in roster.skipped]}
+    write_started(out, meta)  # the seed is on disk before anything is graded: a killed run resumes with it
+    journal = Journal(out / JOURNAL)
+    results: dict[str, StudentResult] = {}
+    todo: dict[str, list[tuple[Entry, bytes]]] = {}
+    reused = not_read = 0
+    for entry in roster.entries:
+        if entry.data is None:
+            results[entry.student] = _not_read(entry, specs, assignment)
+            write_student(out, results[entry.student], gradescope=gradescope)
+            not_read += 1
+            continue
+        key = content_key(entry.data, config)
+        done = journal.get(key)
+        if done is not None:
+            results[entry.student] = _for(entry, StudentResult.from_json(done["result"]))
+            write_student(out, results[entry.student], gradescope=gradescope)
+            reused += 1
+        else:
+            todo.setdefault(key, []).append((entry, entry.data))
     bar = _Progress(sum(len(v) for v in todo.values()), stream=stream if progress else None,
                     label=f"grading {assignment}")
     owned = sandbox is None and bool(todo)
@@ -316,18 +356,18 @@ def grade(*, submissions: Path | str, out: Path | str, workers: int | None = Non
             with counter_lock:
                 slots.slot = next(counter)
         group = todo[key]
-        sub, path, data = group[0]
+        first, data = group[0]
         with cores.claim() as claim:
             began = time.monotonic()
-            result = _grade_one(box, slots.slot, data, specs, student=sub.student, source=_source(sub, path),
+            result = _grade_one(box, slots.slot, data, specs, student=first.student, source=first.source,
                                 assignment=assignment, digest=hashlib.sha256(data).hexdigest(), claim=claim)
             seconds = time.monotonic() - began
         # writing waits for the disk, not for a core: the next submission may compute meanwhile
         journal.record(key, result.to_json(), seconds=seconds)
-        for other, other_path, _ in group:
-            mine = dataclasses.replace(result, student=other.student, source=_source(other, other_path))
+        for entry, _ in group:
+            mine = _for(entry, result)
             write_student(out, mine, gradescope=gradescope)
-            results[other.student] = mine
+            results[entry.student] = mine
             bar.step()
 
     try:
@@ -342,6 +382,6 @@ def grade(*, submissions: Path | str, out: Path | str, workers: int | None = Non
         if owned and box is not None:
             box.close()
     book = write_gradebook(out, list(results.values()), meta, gradescope=gradescope)
-    report = GradeReport(out, book, assignment, seed, len(results), sum(len(v) for v in todo.values()), reused,
-                         time.monotonic() - start, _failures(list(results.values())), tuple(meta["isolation"]))
-    return report
+    return GradeReport(out, book, assignment, seed, len(results), sum(len(v) for v in todo.values()), reused,
+                       time.monotonic() - start, _failures(list(results.values())), tuple(meta["isolation"]),
+                       roster.skipped, not_read)

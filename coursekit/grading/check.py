@@ -146,8 +146,11 @@ def _kernel_state_preserved():
 def _last_line(exc: BaseException) -> str:
     lines = traceback.format_exception_only(type(exc), exc)
     text = lines[-1].strip() if lines else type(exc).__name__
-    prefix = f"{type(exc).__name__}: "
-    text = text[len(prefix):] if text.startswith(prefix) else text
+    # an exception class defined in a module is written with its module: mymodule.MyError: message
+    for prefix in (f"{type(exc).__module__}.{type(exc).__qualname__}: ", f"{type(exc).__name__}: "):
+        if text.startswith(prefix):
+            text = text[len(prefix):]
+            break
     return text if len(text) <= 300 else text[:299].rstrip() + "…"
 
 

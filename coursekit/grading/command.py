@@ -27,7 +27,12 @@ Written to OUT:
   results/<student>.json   each exercise's points, status and message
   feedback/<student>.html  what to send back to each student (hidden inputs never shown)
   journal.jsonl            what is graded: run the same command again to resume after a
-                           crash or Ctrl-C; unchanged notebooks are never graded twice"""
+                           crash or Ctrl-C; unchanged notebooks are never graded twice
+  grading.lock             one grader at a time writes OUT; a second one says who holds it
+
+Every entry named *.ipynb gets a row, even one that cannot be read (a FIFO, a folder, a
+link out of SUBMISSIONS, a file over 100 MB): its `problem` says why. Submissions that are
+byte-identical to another student's are listed under `flags`."""
 
 EPILOG = """\
 examples:
@@ -42,6 +47,8 @@ Use the same --seed for every shard and every re-run: it decides the hidden case
 def _grade(args: argparse.Namespace) -> int:
     from coursekit.grading.batch import grade
     from coursekit.grading.gradebook import META, merge, missing_shards
+    from coursekit.grading.journal import FolderBusy
+    from coursekit.grading.printable import printable
     from coursekit.grading.sandbox import Limits, SandboxError
 
     if args.paths[0] == "merge":
@@ -52,12 +59,12 @@ def _grade(args: argparse.Namespace) -> int:
         try:
             book = merge([Path(p) for p in args.paths[1:]], Path(args.out))
         except (ValueError, FileNotFoundError) as exc:
-            print(f"coursekit grade merge: {exc}", file=sys.stderr)
+            print(f"coursekit grade merge: {printable(exc, newlines=True)}", file=sys.stderr)
             return 2
-        except OSError as exc:
-            print(f"coursekit grade merge: {exc}", file=sys.stderr)
+        except (FolderBusy, OSError) as exc:
+            print(f"coursekit grade merge: {printable(exc, newlines=True)}", file=sys.stderr)
             return 1
-        print(f"Merged {len(args.paths) - 1} folders into {book}")
+        print(f"Merged {len(args.paths) - 1} folders into {printable(book)}")
         missing = missing_shards(json.loads((book.parent / META).read_text()))
         if missing:
             print(f"Not merged yet: shard(s) {', '.join(missing)}; the gradebook lacks their students.")
@@ -72,10 +79,10 @@ def _grade(args: argparse.Namespace) -> int:
                        assignment=args.assignment, shard=args.shard, gradescope=args.gradescope, limits=limits,
                        progress=not args.quiet)
     except (ValueError, FileNotFoundError, KeyError) as exc:
-        print(f"coursekit grade: {exc}", file=sys.stderr)
+        print(f"coursekit grade: {printable(exc, newlines=True)}", file=sys.stderr)
         return 2
-    except (SandboxError, OSError) as exc:
-        print(f"coursekit grade: {exc}", file=sys.stderr)
+    except (FolderBusy, SandboxError, OSError) as exc:
+        print(f"coursekit grade: {printable(exc, newlines=True)}", file=sys.stderr)
         return 1
     print(repr(report))
     return 0

@@ -2,19 +2,23 @@
 
 Layout of an output folder:
 
-    gradebook.csv            one row per student, one column per exercise, total, problem
-    gradebook.meta.json      assignment, seed, exercises and their points, limits, sandbox
+    gradebook.csv            one row per student: id, source, one column per exercise, total, problem, flags
+    gradebook.meta.json      assignment, seed, exercises and their points, limits, sandbox (written when a run
+                             starts, with "finished": false until it ends)
     results/<student>.json   every exercise's points, status and message
     feedback/<student>.html  the same messages check() shows in the notebook
     gradescope/<student>/results.json   with --gradescope (and ./results.json for a single student)
     journal.jsonl            what has been graded, so a re-run resumes
+    grading.lock             held by the grader writing the folder (who it is)
 
-Every file is written atomically.
+Every file is written atomically. Text that came from a submission is made printable
+(`coursekit.grading.printable`) before it is written, and CSV cells cannot be formulas.
 """
 
 from __future__ import annotations
 
 import csv
+import dataclasses
 import html
 import io
 import json
@@ -24,9 +28,11 @@ from typing import Any
 
 from coursekit.grading.check import CheckResult
 from coursekit.grading.compare import Verdict
-from coursekit.grading.journal import Journal, atomic_write
+from coursekit.grading.journal import Journal, atomic_write, hold
+from coursekit.grading.printable import csv_cell, printable
 
-__all__ = ["ExerciseResult", "StudentResult", "merge", "missing_shards", "write_gradebook", "write_student"]
+__all__ = ["ExerciseResult", "StudentResult", "merge", "missing_shards", "write_gradebook", "write_started",
+           "write_student"]
 
 GRADEBOOK, META, JOURNAL = "gradebook.csv", "gradebook.meta.json", "journal.jsonl"
 
@@ -47,6 +53,12 @@ class ExerciseResult:
     note: str = ""
     problem: str = ""  # what stopped the grading of this exercise (timeout, crash, ...), for the instructor
 
+    def cleaned(self) -> ExerciseResult:
+        """The same result with every text printable (messages keep their line breaks)."""
+        return dataclasses.replace(self, message=printable(self.message, newlines=True),
+                                   hint=None if self.hint is None else printable(self.hint, newlines=True),
+                                   note=printable(self.note, newlines=True), problem=printable(self.problem))
+
     def check_result(self) -> CheckResult:
         """The same result object the learner's check() returns, so feedback reads the same."""
         verdict = None if self.status == "pass" else Verdict(self.status, self.message, self.hint)  # type: ignore[arg-type]
@@ -60,7 +72,7 @@ class StudentResult:
 
     student: str
     assignment: str
-    source: str
+    source: str  # the graded file (or the entry that could not be read), relative to the submissions folder
     sha256: str
     total: float
     max_total: float
@@ -68,6 +80,8 @@ class StudentResult:
     problem: str = ""  # why the whole submission could not be graded, if so
     notes: tuple[str, ...] = field(default=())  # cells that raised, bytes replaced, ...
     stopped: tuple[str, ...] = field(default=())  # cells that stopped the worker and were skipped
+    unread: tuple[str, ...] = field(default=())  # other files of the submission that were not graded, and why
+    flags: tuple[str, ...] = field(default=())  # for the instructor: e.g. byte-identical to another submission
 
     def to_json(self) -> dict[str, Any]:
         return asdict(self)
@@ -76,7 +90,22 @@ class StudentResult:
     def from_json(cls, data: dict[str, Any]) -> StudentResult:
         exercises = tuple(ExerciseResult(**e) for e in data.get("exercises", ()))
         return cls(**{**data, "exercises": exercises, "notes": tuple(data.get("notes", ())),
-                      "stopped": tuple(data.get("stopped", ()))})
+                      "stopped": tuple(data.get("stopped", ())), "unread": tuple(data.get("unread", ())),
+                      "flags": tuple(data.get("flags", ()))})
+
+    def cleaned(self) -> StudentResult:
+        """The same result with every text printable: nothing a student wrote can act on a terminal."""
+        return dataclasses.replace(
+            self, student=printable(self.student), source=printable(self.source), problem=printable(self.problem),
+            exercises=tuple(e.cleaned() for e in self.exercises), notes=tuple(printable(n) for n in self.notes),
+            stopped=tuple(printable(s) for s in self.stopped), unread=tuple(printable(u) for u in self.unread),
+            flags=tuple(printable(f) for f in self.flags))
+
+    def problems(self) -> list[str]:
+        """What could not be graded normally, one entry each: the whole file, a cell, or an exercise."""
+        found = [self.problem] if self.problem else []
+        found += [f"not graded: {u}" for u in self.unread]
+        return found + list(self.stopped) + [f"{e.id}: {e.problem}" for e in self.exercises if e.problem]
 
 
 def _feedback_html(result: StudentResult) -> str:
@@ -95,9 +124,10 @@ def _feedback_html(result: StudentResult) -> str:
     for exercise in result.exercises:
         parts.append(f"<h3>{esc(exercise.title)}</h3>")
         parts.append(exercise.check_result()._repr_html_())
-    if result.notes or result.stopped:
+    if result.notes or result.stopped or result.unread:
         parts.append("<h3>Notes from running your notebook</h3><ul>")
         parts += [f"<li>{esc(note)}</li>" for note in (*result.stopped, *result.notes)]
+        parts += [f"<li>Not graded: {esc(note)}</li>" for note in result.unread]
         parts.append("</ul>")
     parts.append("</body></html>\n")
     return "\n".join(parts)
@@ -116,6 +146,7 @@ def _gradescope(result: StudentResult) -> dict[str, Any]:
 
 def write_student(out: Path, result: StudentResult, *, gradescope: bool = False) -> None:
     """Write results/<student>.json, feedback/<student>.html and, if asked, the Gradescope file."""
+    result = result.cleaned()
     atomic_write(out / "results" / f"{result.student}.json", json.dumps(result.to_json(), indent=1) + "\n")
     atomic_write(out / "feedback" / f"{result.student}.html", _feedback_html(result))
     if gradescope:
@@ -129,18 +160,24 @@ def write_gradebook(out: Path, results: list[StudentResult], meta: dict[str, Any
     ids = [e["id"] for e in meta["exercises"]]
     buffer = io.StringIO()
     writer = csv.writer(buffer, lineterminator="\n")
-    writer.writerow(["student", *ids, "total", "problem"])
+    writer.writerow(["student", "source", *ids, "total", "problem", "flags"])
+    results = [r.cleaned() for r in results]
     for result in sorted(results, key=lambda r: r.student):
         points = {e.id: e.points for e in result.exercises}
-        problems = [result.problem] if result.problem else []
-        problems += list(result.stopped) + [f"{e.id}: {e.problem}" for e in result.exercises if e.problem]
-        writer.writerow([result.student, *(f"{points.get(i, 0.0):g}" for i in ids), f"{result.total:g}",
-                         "; ".join(problems)])
-    atomic_write(out / META, json.dumps({**meta, "students": len(results)}, indent=1) + "\n")
+        writer.writerow([csv_cell(result.student), csv_cell(result.source),
+                         *(f"{points.get(i, 0.0):g}" for i in ids), f"{result.total:g}",
+                         csv_cell("; ".join(result.problems())), csv_cell("; ".join(result.flags))])
+    atomic_write(out / META, json.dumps({**meta, "students": len(results), "finished": True}, indent=1) + "\n")
     atomic_write(out / GRADEBOOK, buffer.getvalue())
     if gradescope and len(results) == 1:
         atomic_write(out / "results.json", json.dumps(_gradescope(results[0]), indent=1) + "\n")
     return out / GRADEBOOK
+
+
+def write_started(out: Path, meta: dict[str, Any]) -> None:
+    """Record a run's assignment, seed and configuration before it grades anything (so a killed run resumes
+    with them); the metadata says "finished": false until `write_gradebook` ends the run."""
+    atomic_write(out / META, json.dumps({**meta, "finished": False}, indent=1) + "\n")
 
 
 def _differences(a: dict[str, Any], b: dict[str, Any]) -> list[str]:
@@ -162,8 +199,13 @@ def merge(outputs: list[Path], out: Path) -> Path:
     for folder in outputs:
         path = Path(folder) / META
         if not path.is_file():
-            raise FileNotFoundError(f"{folder} is not a grading output (no {META}); run `coursekit grade` first.")
-        metas.append(json.loads(path.read_text()))
+            raise FileNotFoundError(f"{printable(folder)} is not a grading output (no {META}); run `coursekit grade` "
+                                    "first.")
+        meta = json.loads(path.read_text())
+        if meta.get("finished") is False:
+            raise ValueError(f"the run that grades {printable(folder)} has not finished (or was killed): run the "
+                             "same `coursekit grade` command again to finish it, then merge.")
+        metas.append(meta)
     for folder, meta in zip(outputs[1:], metas[1:], strict=True):
         differ = _differences(metas[0], meta)
         if differ:
@@ -173,6 +215,11 @@ def merge(outputs: list[Path], out: Path) -> Path:
     if len({s.split("/")[1] for s in shards}) > 1:
         raise ValueError(f"the folders hold shards of different splits ({', '.join(shards)}); merge the shards "
                          "of one --shard K/N split.")
+    with hold(out, what="merging"):
+        return _merge_into(out, outputs, metas, shards)
+
+
+def _merge_into(out: Path, outputs: list[Path], metas: list[dict[str, Any]], shards: list[str]) -> Path:
     if (out / META).is_file():
         differ = _differences(metas[0], json.loads((out / META).read_text()))
         if differ:

@@ -4,13 +4,16 @@ A worker is a process forked from the zygote. Before it runs any student code it
 
 1. enters new PID, mount, IPC and network namespaces (and a user namespace when the
    grader is not root), so it cannot see or signal any process outside, and has no network;
-2. gets a private root filesystem: a small size-capped tmpfs holding read-only bind mounts
-   of the Python installation only (no submissions, no gradebook, no home directories,
-   no exercise sources), fresh /proc and /tmp, and /dev/null, /dev/zero, /dev/urandom;
+2. gets a private root filesystem: a tmpfs capped in size and in files (inodes) holding
+   read-only bind mounts of the Python installation only (no submissions, no gradebook,
+   no home directories, no exercise sources), fresh /proc and /tmp, and /dev/null,
+   /dev/zero, /dev/urandom;
 3. drops privileges: a uid of its own when the grader is root, no capabilities and
    no_new_privs in every case;
 4. gets resource limits (CPU seconds, address space, processes, file size, open files),
-   an empty working directory, a scrubbed environment, and no descriptors but its socket.
+   an empty working directory, a scrubbed environment, and no descriptors but its socket;
+   where cgroup v2 allows, the zygote also puts it in a cgroup of its own that limits the
+   memory and tasks of all its processes together (`coursekit.grading.cgroups`).
 
 Where the kernel refuses namespaces, the worker still gets steps 3 and 4 and the
 report says what is missing.
@@ -59,12 +62,13 @@ class Limits:
     processes: int = 16  # processes and threads of the worker's user
     output_kb: int = 1024  # text printed by one cell or one case
     file_mb: int = 64  # all files the worker writes, together
+    file_count: int = 4096  # files, folders and links the worker may create (its tmpfs's inodes)
     open_files: int = 64
     result_mb: int = 16  # data one case may send back
 
     def __post_init__(self) -> None:
         for name in ("notebook_seconds", "exercise_seconds", "submission_seconds", "memory_mb", "processes",
-                     "output_kb", "file_mb", "open_files", "result_mb"):
+                     "output_kb", "file_mb", "file_count", "open_files", "result_mb"):
             if not getattr(self, name) > 0:
                 raise ValueError(f"Limits.{name} must be positive, got {getattr(self, name)!r}.")
 
@@ -131,7 +135,7 @@ def _bind_read_only(source: str, target: str) -> None:
     _mount(None, target, None, MS_BIND | MS_REMOUNT | MS_RDONLY | MS_NOSUID | keep)
 
 
-def enter_namespaces(conf: Confinement, *, file_mb: int, uid: int | None) -> list[str]:
+def enter_namespaces(conf: Confinement, *, file_mb: int, uid: int | None, file_count: int = 4096) -> list[str]:
     """In a freshly forked process: unshare namespaces and build the private root. Returns what worked."""
     outer_uid, outer_gid = os.getuid(), os.getgid()
     base = CLONE_NEWPID | CLONE_NEWNS | CLONE_NEWIPC
@@ -150,7 +154,9 @@ def enter_namespaces(conf: Confinement, *, file_mb: int, uid: int | None) -> lis
         Path("/proc/self/gid_map").write_text(f"0 {outer_gid} 1")
     root = conf.mount_point
     _mount(None, "/", None, MS_REC | MS_PRIVATE)
-    _mount("coursekit-sandbox", root, "tmpfs", MS_NOSUID | MS_NODEV, f"size={file_mb}m,mode=755")
+    # the mount points and devices below take a few dozen inodes of the worker's share
+    inodes = file_count + 64 + 2 * len(conf.binds)
+    _mount("coursekit-sandbox", root, "tmpfs", MS_NOSUID | MS_NODEV, f"size={file_mb}m,nr_inodes={inodes},mode=755")
     for link, target in conf.links:
         os.symlink(target, root + link)
     for path in conf.binds:
@@ -158,7 +164,8 @@ def enter_namespaces(conf: Confinement, *, file_mb: int, uid: int | None) -> lis
         _bind_read_only(path, root + path)
     for path in conf.hidden:
         if os.path.isdir(root + path):
-            _mount("hidden", root + path, "tmpfs", MS_RDONLY | MS_NOSUID | MS_NODEV | MS_NOEXEC, "size=4k,mode=555")
+            _mount("hidden", root + path, "tmpfs", MS_RDONLY | MS_NOSUID | MS_NODEV | MS_NOEXEC,
+                   "size=4k,nr_inodes=8,mode=555")
     os.makedirs(root + "/dev", exist_ok=True)
     for device in DEVICES:
         if os.path.exists(device):
@@ -170,7 +177,8 @@ def enter_namespaces(conf: Confinement, *, file_mb: int, uid: int | None) -> lis
     os.chmod(root + WORKDIR, 0o700)
     if uid is not None:
         os.chown(root + WORKDIR, uid, uid)
-    done.append("a private read-only root (the Python installation only; empty " + WORKDIR + ")")
+    done.append(f"a private read-only root (the Python installation only; empty {WORKDIR}; {file_mb} MB and "
+                f"{file_count} files at most)")
     return done
 
 

@@ -5,19 +5,67 @@ bytes and of everything else that decides its grade (assignment, seed, limits, g
 version). Each line is flushed and fsync'ed before the grader moves on, so after a crash
 or a kill a re-run takes every finished grade from the journal and grades only the rest;
 a torn last line (the kill came mid-write) is ignored.
+
+One grader at a time writes an output folder: `hold` takes an exclusive lock on
+`OUT/grading.lock` (released by the kernel however the holder ends, even by SIGKILL) and
+writes who holds it there, so a second run can say whom it is waiting for.
 """
 
 from __future__ import annotations
 
+import contextlib
+import fcntl
 import hashlib
 import json
 import os
+import socket
+import sys
 import tempfile
 import threading
+import time
+from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
-__all__ = ["Journal", "atomic_write", "content_key"]
+from coursekit.grading.printable import printable
+
+__all__ = ["FolderBusy", "Journal", "atomic_write", "content_key", "hold"]
+
+LOCK = "grading.lock"
+
+
+class FolderBusy(RuntimeError):
+    """Another grader holds the output folder; the message names it."""
+
+
+def _holder(text: str) -> str:
+    try:
+        who = json.loads(text)
+        return (f"pid {int(who['pid'])} on {printable(who['host'])}, since {printable(who['since'])}: "
+                f"{printable(who['command'])[:200]}")
+    except (ValueError, KeyError, TypeError):
+        return "a process that did not say who it is"
+
+
+@contextlib.contextmanager
+def hold(out: Path, *, what: str = "grading") -> Iterator[None]:
+    """Hold `out` exclusively for the duration; raises FolderBusy (naming the holder) if another run has it."""
+    out.mkdir(parents=True, exist_ok=True)
+    fd = os.open(out / LOCK, os.O_RDWR | os.O_CREAT | os.O_CLOEXEC, 0o644)
+    try:
+        try:
+            fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except BlockingIOError:
+            holder = _holder(os.pread(fd, 4096, 0).decode("utf-8", "replace"))
+            raise FolderBusy(f"{printable(out)} is in use by another grader ({holder}). Wait for it to finish, or "
+                             "write into another --out folder.") from None
+        me = {"pid": os.getpid(), "host": socket.gethostname(), "what": what,
+              "since": time.strftime("%Y-%m-%d %H:%M:%S %z"), "command": " ".join(sys.argv)}
+        os.ftruncate(fd, 0)
+        os.pwrite(fd, (json.dumps(me) + "\n").encode(), 0)
+        yield
+    finally:
+        os.close(fd)  # closing the descriptor releases the lock
 
 
 def atomic_write(path: Path, data: str | bytes) -> None:

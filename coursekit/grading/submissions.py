@@ -3,35 +3,66 @@
 Two layouts are read: a flat folder of `<student>.ipynb`, and nbgrader's
 `submitted/<student>/<assignment>/<notebook>.ipynb`. A notebook is matched to its
 assignment (a course notebook's stem such as `03_activations`) by the notebook-level
-metadata `"coursekit": {"notebook": ...}` that every course notebook carries; the
-instructor can force the assignment instead. Reading never executes anything and
-never raises on a bad file: an unreadable notebook is reported with the reason.
+metadata `"coursekit": {"notebook": ...}` that every course notebook carries, or by
+nbgrader's assignment folder when that is named after a course notebook; the instructor
+can force the assignment instead. The folder is trusted no more than the notebooks:
+
+- student ids are injective: a name's characters are kept where they are safe in a file
+  name and percent-encoded otherwise (`x y` is `x%20y`, `.good` is `%2Egood`), so two
+  entries can never share an id, and the original path is kept as the row's `source`;
+- every entry that looks like a submission gets a row: a FIFO, a folder named `*.ipynb`,
+  a link to a folder or out of the submissions folder, an unreadable or oversized file
+  each get their reason instead of vanishing (other files are listed as skipped);
+- a file is opened without blocking and its size checked with `fstat` before any read;
+  what was opened must lie inside the submissions folder.
+
+Reading never executes anything and never raises on a bad file.
 """
 
 from __future__ import annotations
 
-import collections
 import hashlib
 import json
+import os
 import re
+import stat
+import unicodedata
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-__all__ = ["Notebook", "Submission", "Unreadable", "choose_assignment", "discover", "in_shard", "parse_shard",
-           "peek_assignment", "pick_file", "read_notebook"]
+from coursekit.grading.printable import printable
+
+__all__ = ["SUFFIX", "Discovery", "Notebook", "Submission", "Unreadable", "discover", "in_shard", "parse_shard",
+           "read_file", "read_notebook", "student_id"]
 
 MAX_NOTEBOOK_BYTES = 100 * 2**20
+MAX_CANDIDATES = 20  # notebooks looked at in one student's folder
 SKIP_TAG = "skip-grading"
+SUFFIX = ".ipynb"
+_ID_BYTES = 200  # longer ids end in a hash (the id names files: results/<id>.json)
+_SAFE_PUNCTUATION = frozenset("_-.@+")
 
 
 @dataclass(frozen=True)
 class Submission:
-    """One student's notebook(s): the student id and the candidate files (nbgrader may hold several)."""
+    """One student: the id, the path the id comes from, the notebooks to consider and the entries refused."""
 
     student: str
     candidates: tuple[Path, ...]
     root: Path
+    source: str = ""  # the file (flat layout) or folder (nbgrader) the id was made from, relative to root
+    refused: tuple[tuple[str, str], ...] = ()  # (path relative to root, reason) of entries not read
+
+
+@dataclass(frozen=True)
+class Discovery:
+    """What a submissions folder holds: the students, and the other entries that were not read (with why)."""
+
+    submissions: tuple[Submission, ...]
+    root: Path
+    layout: str  # "flat" or "nbgrader"
+    skipped: tuple[tuple[str, str], ...] = ()
 
 
 @dataclass(frozen=True)
@@ -48,46 +79,224 @@ class Unreadable(Exception):
     """A file that cannot be graded at all; the message says why, in words for the instructor."""
 
 
-def _safe_id(name: str) -> str:
-    cleaned = re.sub(r"[^A-Za-z0-9._@+-]", "_", name).lstrip(".")
-    return cleaned or "student"
+# ---------------------------------------------------------------- ids
 
 
-def _unique(ids: list[str]) -> list[str]:
-    seen: collections.Counter[str] = collections.Counter()
+def _safe_char(char: str, first: bool) -> bool:
+    if char in _SAFE_PUNCTUATION:
+        return not (first and char == ".")
+    return unicodedata.category(char)[0] in "LNM"
+
+
+def student_id(name: str) -> str:
+    """The id of the entry called `name` (a file's stem or a folder's name): injective, safe as a file name.
+
+    Letters, digits and combining marks of any script are kept (José and Josè stay distinct),
+    as are `_ - . @ +` (a leading dot is encoded, so no id is a hidden file); every other
+    character becomes `%XX` per UTF-8 byte, `%` included, so the encoding can be undone.
+    """
     out = []
-    for i in ids:
-        seen[i] += 1
-        out.append(i if seen[i] == 1 else f"{i}-{seen[i]}")
-    return out
+    for index, char in enumerate(name):
+        if _safe_char(char, index == 0):
+            out.append(char)
+        else:
+            raw = os.fsencode(char) if 0xDC80 <= ord(char) <= 0xDCFF else char.encode("utf-8", "surrogatepass")
+            out.append("".join(f"%{b:02X}" for b in raw))
+    encoded = "".join(out) or "%"  # the empty name (a file called `.ipynb`): `%` alone is never produced otherwise
+    if len(encoded.encode()) <= _ID_BYTES:
+        return encoded
+    # `~` is always encoded above, so a shortened id can only meet another shortened one, by a 128-bit hash
+    digest = hashlib.sha256(os.fsencode(name)).hexdigest()[:32]
+    return encoded.encode()[:_ID_BYTES - 40].decode("utf-8", "ignore").rstrip("%0123456789ABCDEF") + "~" + digest
 
 
-def _notebooks_in(folder: Path) -> list[Path]:
-    return sorted(p for p in folder.rglob("*.ipynb") if ".ipynb_checkpoints" not in p.parts and p.is_file())
+# ---------------------------------------------------------------- finding entries
 
 
-def discover(folder: Path) -> list[Submission]:
-    """Every student's submission in `folder` (flat or nbgrader layout), sorted by student id."""
+def _kind(mode: int) -> str:
+    for test, words in ((stat.S_ISFIFO, "a FIFO (named pipe)"), (stat.S_ISSOCK, "a socket"),
+                        (stat.S_ISCHR, "a character device"), (stat.S_ISBLK, "a block device")):
+        if test(mode):
+            return words
+    return "not a regular file"
+
+
+def _inside(path: str, root: str) -> bool:
+    return path == root or path.startswith(root.rstrip("/") + "/")
+
+
+def _refusal(path: Path, root: Path) -> str | None:
+    """Why the entry `path` (named like a notebook) cannot be a notebook file, from stat alone; None if it can."""
+    try:
+        st = os.lstat(path)
+    except OSError as exc:
+        return f"it cannot be looked at ({exc.strerror})"
+    if stat.S_ISLNK(st.st_mode):
+        real = os.path.realpath(path)
+        if not _inside(real, str(root)):
+            return "it is a link to a file outside the submissions folder; such links are not followed"
+        try:
+            st = os.stat(path)
+        except OSError:
+            return "it is a link to nothing (a broken link)"
+        if stat.S_ISDIR(st.st_mode):
+            return "it is a link to a folder, not a notebook file; links to folders are not followed"
+    if stat.S_ISDIR(st.st_mode):
+        return "it is a folder, not a notebook file"
+    if not stat.S_ISREG(st.st_mode):
+        return f"it is {_kind(st.st_mode)}, not a notebook file"
+    if st.st_size > MAX_NOTEBOOK_BYTES:
+        return _too_large(st.st_size)
+    return None
+
+
+def _too_large(size: int) -> str:
+    return f"file too large: {size / 2**20:,.0f} MB, over the {MAX_NOTEBOOK_BYTES // 2**20} MB limit"
+
+
+def _entries(folder: Path) -> list[os.DirEntry[str]]:
+    with os.scandir(folder) as it:
+        return sorted(it, key=lambda e: e.name)
+
+
+def _walk_student(folder: Path, root: Path) -> tuple[list[Path], list[tuple[str, str]]]:
+    """The notebooks under one nbgrader student folder, never following links to folders, and the refusals."""
+    found: list[Path] = []
+    refused: list[tuple[str, str]] = []
+    stack = [folder]
+    while stack:
+        current = stack.pop()
+        try:
+            entries = _entries(current)
+        except OSError as exc:
+            refused.append((str(current.relative_to(root)), f"the folder cannot be read ({exc.strerror})"))
+            continue
+        subfolders = []
+        for entry in entries:
+            path = Path(entry.path)
+            rel = str(path.relative_to(root))
+            if entry.is_dir(follow_symlinks=False):
+                if entry.name == ".ipynb_checkpoints":
+                    continue  # Jupyter's autosaves, never the submission
+                if entry.name.endswith(SUFFIX):
+                    refused.append((rel, "it is a folder, not a notebook file"))
+                else:
+                    subfolders.append(path)
+            elif entry.is_symlink() and os.path.isdir(path):
+                refused.append((rel, "it is a link to a folder; links to folders are not followed"))
+            elif entry.name.endswith(SUFFIX):
+                reason = _refusal(path, root)
+                if reason is not None:
+                    refused.append((rel, reason))
+                else:
+                    found.append(path)
+        stack += reversed(subfolders)
+    found.sort()
+    if len(found) > MAX_CANDIDATES:
+        refused += [(str(p.relative_to(root)), f"not looked at: the folder holds {len(found)} notebooks and only "
+                     f"the first {MAX_CANDIDATES} are considered") for p in found[MAX_CANDIDATES:]]
+        found = found[:MAX_CANDIDATES]
+    return found, refused
+
+
+def _flat(root: Path, entries: list[os.DirEntry[str]]) -> Discovery:
+    subs, skipped = [], []
+    for entry in entries:
+        path = Path(entry.path)
+        if entry.name.endswith(SUFFIX):
+            reason = _refusal(path, root)
+            refused = ((entry.name, reason),) if reason else ()
+            subs.append(Submission(student_id(entry.name[:-len(SUFFIX)]), () if reason else (path,), root,
+                                   entry.name, refused))
+        elif entry.name == ".ipynb_checkpoints":
+            continue
+        elif entry.name.lower().endswith(SUFFIX):
+            skipped.append((entry.name, f"named like a notebook but ending in {entry.name[-len(SUFFIX):]!r}, not "
+                                        f"'{SUFFIX}': rename it to grade it"))
+        else:
+            skipped.append((entry.name, "a folder, not a notebook (the folder is read as a flat layout)"
+                            if entry.is_dir(follow_symlinks=False) else "not a notebook (.ipynb)"))
+    return Discovery(tuple(subs), root, "flat", tuple(skipped))
+
+
+def _nbgrader(root: Path, entries: list[os.DirEntry[str]]) -> Discovery:
+    subs, skipped = [], []
+    for entry in entries:
+        path = Path(entry.path)
+        if entry.is_symlink() and os.path.isdir(path):
+            subs.append(Submission(student_id(entry.name), (), root, entry.name,
+                                   ((entry.name, "the student folder is a link to a folder; links to folders are "
+                                                 "not followed"),)))
+            continue
+        if not entry.is_dir(follow_symlinks=False):
+            skipped.append((entry.name, "not a student folder"))
+            continue
+        found, refused = _walk_student(path, root)
+        if not found and not refused and entry.name.startswith("."):
+            skipped.append((entry.name, "a hidden folder with no notebooks"))
+            continue
+        subs.append(Submission(student_id(entry.name), tuple(found), root, entry.name, tuple(refused)))
+    return Discovery(tuple(subs), root, "nbgrader", tuple(skipped))
+
+
+def discover(folder: Path) -> Discovery:
+    """Every student in `folder` (flat or nbgrader layout), sorted by id, with every entry accounted for."""
     folder = Path(folder)
     if folder.is_file():
-        raise ValueError(f"{folder} is a file: pass the folder that holds the submitted notebooks.")
+        raise ValueError(f"{printable(folder)} is a file: pass the folder that holds the submitted notebooks.")
     if not folder.is_dir():
-        raise FileNotFoundError(f"Submissions folder {folder} does not exist.")
+        raise FileNotFoundError(f"Submissions folder {printable(folder)} does not exist.")
     submitted = folder / "submitted" if (folder / "submitted").is_dir() else folder
-    flat = sorted(p for p in submitted.glob("*.ipynb") if p.is_file())
-    if flat:
-        ids = _unique([_safe_id(p.stem) for p in flat])
-        return sorted((Submission(i, (p,), submitted) for i, p in zip(ids, flat, strict=True)),
-                      key=lambda s: s.student)
-    students = sorted(d for d in submitted.iterdir() if d.is_dir() and not d.name.startswith("."))
-    found = [(d, _notebooks_in(d)) for d in students]
-    found = [(d, nbs) for d, nbs in found if nbs]
-    if not found:
+    root = Path(os.path.realpath(submitted))
+    entries = _entries(root)
+    flat = any(e.name.endswith(SUFFIX) for e in entries)
+    found = _flat(root, entries) if flat else _nbgrader(root, entries)
+    if not found.submissions or (not flat and not any(s.candidates or s.refused for s in found.submissions)):
         raise FileNotFoundError(
-            f"No notebooks found in {folder}. Expected <student>.ipynb files, or nbgrader's "
+            f"No notebooks found in {printable(folder)}. Expected <student>.ipynb files, or nbgrader's "
             "submitted/<student>/<assignment>/<notebook>.ipynb.")
-    ids = _unique([_safe_id(d.name) for d, _ in found])
-    return [Submission(i, tuple(nbs), submitted) for i, (_, nbs) in zip(ids, found, strict=True)]
+    ids = [s.student for s in found.submissions]
+    if len(set(ids)) != len(ids):  # cannot happen (student_id is injective): never let two rows share an id
+        raise RuntimeError(f"two entries of {printable(folder)} were given the same id")
+    return Discovery(tuple(sorted(found.submissions, key=lambda s: s.student)), root, found.layout, found.skipped)
+
+
+# ---------------------------------------------------------------- reading
+
+
+def read_file(path: Path, root: Path) -> bytes:
+    """The bytes of a notebook file inside `root`: opened without blocking, its size checked before reading."""
+    try:
+        fd = os.open(path, os.O_RDONLY | os.O_NONBLOCK | os.O_NOCTTY | os.O_CLOEXEC)
+    except PermissionError:
+        raise Unreadable("the file cannot be read (permission denied)") from None
+    except OSError as exc:
+        raise Unreadable(_refusal(Path(path), Path(root)) or f"the file cannot be opened ({exc.strerror})") from None
+    try:
+        st = os.fstat(fd)
+        where = os.readlink(f"/proc/self/fd/{fd}") if os.path.isdir("/proc/self/fd") else os.path.realpath(path)
+        if not _inside(where, str(root)):
+            raise Unreadable("it is a link to a file outside the submissions folder; such links are not followed")
+        if stat.S_ISDIR(st.st_mode):
+            raise Unreadable("it is a folder, not a notebook file")
+        if not stat.S_ISREG(st.st_mode):
+            raise Unreadable(f"it is {_kind(st.st_mode)}, not a notebook file")
+        if st.st_size > MAX_NOTEBOOK_BYTES:
+            raise Unreadable(_too_large(st.st_size))
+        chunks, left = [], MAX_NOTEBOOK_BYTES + 1
+        while left > 0:
+            chunk = os.read(fd, min(left, 2**20))
+            if not chunk:
+                break
+            chunks.append(chunk)
+            left -= len(chunk)
+        if left <= 0:
+            raise Unreadable(_too_large(MAX_NOTEBOOK_BYTES + 1))  # it grew while being read
+        return b"".join(chunks)
+    except OSError as exc:
+        raise Unreadable(f"the file cannot be read ({exc.strerror})") from None
+    finally:
+        os.close(fd)
 
 
 def _text(source: Any) -> str:
@@ -101,7 +310,7 @@ def _text(source: Any) -> str:
 def read_notebook(data: bytes) -> Notebook:
     """Parse notebook bytes (nbformat 4) into code cells; raises Unreadable with the reason."""
     if len(data) > MAX_NOTEBOOK_BYTES:
-        raise Unreadable(f"the file is {len(data) / 2**20:.0f} MB, over the {MAX_NOTEBOOK_BYTES // 2**20} MB limit")
+        raise Unreadable(_too_large(len(data)))
     notes = []
     try:
         text = data.decode("utf-8")
@@ -128,7 +337,8 @@ def read_notebook(data: bytes) -> Notebook:
     meta = nb.get("metadata") if isinstance(nb.get("metadata"), dict) else {}
     language = _language(meta)
     if language and language.lower() != "python":
-        raise Unreadable(f"the notebook was written for the {language} kernel, not Python; it cannot be graded")
+        raise Unreadable(f"the notebook was written for the {printable(language)[:80]} kernel, not Python; it "
+                         "cannot be graded")
     ours = meta.get("coursekit")
     assignment = ours.get("notebook") if isinstance(ours, dict) and isinstance(ours.get("notebook"), str) else None
     code: list[tuple[int, str]] = []
@@ -155,44 +365,7 @@ def _language(meta: dict[str, Any]) -> str | None:
     return None
 
 
-def peek_assignment(path: Path) -> str | None:
-    """The assignment a notebook file says it belongs to, or None (never raises)."""
-    try:
-        return read_notebook(path.read_bytes()).assignment
-    except (OSError, Unreadable):
-        return None
-
-
-def choose_assignment(submissions: list[Submission], known: list[str]) -> str:
-    """The assignment most submissions say they answer; raises ValueError when that is unclear."""
-    votes: collections.Counter[str] = collections.Counter()
-    for sub in submissions:
-        for path in sub.candidates:
-            stem = peek_assignment(path)
-            stem = stem if stem in known else (path.stem if path.stem in known else None)
-            if stem:
-                votes[stem] += 1
-    if not votes:
-        raise ValueError(f"Cannot tell which notebook these submissions answer (none carries coursekit "
-                         f"metadata). Pass --assignment, one of: {', '.join(known)}.")
-    ranked = votes.most_common()
-    if len(ranked) > 1 and ranked[0][1] == ranked[1][1]:
-        raise ValueError(f"Submissions answer different notebooks ({', '.join(f'{k}: {n}' for k, n in ranked)}). "
-                         "Pass --assignment to grade one of them.")
-    return ranked[0][0]
-
-
-def pick_file(submission: Submission, assignment: str) -> Path:
-    """The file of a submission that answers `assignment` (by metadata, then by file name, else the first)."""
-    if len(submission.candidates) == 1:
-        return submission.candidates[0]
-    for path in submission.candidates:
-        if peek_assignment(path) == assignment:
-            return path
-    for path in submission.candidates:
-        if path.stem == assignment:
-            return path
-    return submission.candidates[0]
+# ---------------------------------------------------------------- shards
 
 
 def parse_shard(text: str) -> tuple[int, int]:

@@ -29,9 +29,10 @@ def _exit_code(status: int) -> int:
 
 
 class Zygote:
-    """Forks one confined worker per request and remembers how each one ended."""
+    """Forks one confined worker per request, in a cgroup of its own where possible, and remembers how each ended."""
 
     def __init__(self, control: socket.socket, config: dict) -> None:
+        from coursekit.grading.cgroups import Cgroups
         from coursekit.grading.isolation import Limits, plan
 
         self.control = control
@@ -43,6 +44,17 @@ class Zygote:
         self.namespaced = False
         self.ended: dict[int, int] = {}
         self.dirs: dict[int, str] = {}
+        self.grader_pid = int(config["grader_pid"])
+        self.cgroups: Cgroups | None = None
+        self.cgroup_of: dict[int, Path] = {}
+
+    def limit_memory(self) -> list[str]:
+        """Give every worker a cgroup of its own if the machine allows; else say why not."""
+        from coursekit.grading.cgroups import setup
+
+        self.cgroups, why = setup(memory_mb=self.limits.memory_mb, processes=self.limits.processes,
+                                  grader_pid=self.grader_pid)
+        return [why] if why else []
 
     def probe(self) -> list[str]:
         """Find out once whether workers can get namespaces here, so every worker is confined alike."""
@@ -71,6 +83,11 @@ class Zygote:
             folder = self.dirs.pop(pid, None)
             if folder:
                 shutil.rmtree(folder, ignore_errors=True)
+            group = self.cgroup_of.pop(pid, None)
+            if group is not None and self.cgroups is not None:
+                self.cgroups.remove(group)
+        if self.cgroups is not None:
+            self.cgroups.sweep()
 
     def fork_worker(self, slot: int) -> tuple[int, socket.socket]:
         """Fork a launcher (it never returns here) and hand back its pid and the grader's socket end."""
@@ -81,27 +98,44 @@ class Zygote:
             folder = tempfile.mkdtemp(dir=self.fallback_root)
             if uid is not None:
                 os.chown(folder, uid, uid)
+        group: Path | None = None
+        if self.cgroups is not None:
+            try:
+                group = self.cgroups.make()
+            except OSError:
+                group = Path("/nonexistent")  # the launcher cannot enter it and refuses to run the worker
         pid = os.fork()
         if pid == 0:
             try:
                 grader_end.close()
                 self.control.close()
-                self._launch(worker_end, uid, folder)
+                self._launch(worker_end, uid, folder, group)
             finally:
                 os._exit(71)
         worker_end.close()
         if folder:
             self.dirs[pid] = folder
+        if group is not None:
+            self.cgroup_of[pid] = group
         return pid, grader_end
 
-    def _launch(self, conn: socket.socket, uid: int | None, folder: str | None) -> NoReturn:
+    def _launch(self, conn: socket.socket, uid: int | None, folder: str | None, group: Path | None) -> NoReturn:
+        from coursekit.grading.cgroups import Cgroups
         from coursekit.grading.isolation import enter_namespaces, set_parent_death_signal
 
         os.setsid()
         set_parent_death_signal()
         if os.getppid() != self.pid:
             os._exit(70)
-        report = enter_namespaces(self.conf, file_mb=self.limits.file_mb, uid=uid) if self.namespaced else \
+        report = []
+        if group is not None and self.cgroups is not None:
+            try:
+                Cgroups.enter(group)  # first: everything this process and the worker do is charged to it
+            except OSError:
+                os._exit(72)
+            report.append(self.cgroups.describe())
+        report += enter_namespaces(self.conf, file_mb=self.limits.file_mb, file_count=self.limits.file_count,
+                                   uid=uid) if self.namespaced else \
             ["no namespaces: the worker can read the file system like any local user"]
         alive_r, alive_w = os.pipe()
         child = os.fork()
@@ -173,11 +207,15 @@ def main(argv: list[str] | None = None) -> int:
     import gc
     gc.collect()
     gc.freeze()  # objects made so far stay out of every collection: forked workers do not copy their pages
-    zygote = Zygote(control, config)
-    missing = zygote.probe()
+    zygote = Zygote(control, {**config, "grader_pid": int(args[1])})
+    missing = zygote.probe() + zygote.limit_memory()
     send(control, {"ready": True, "seconds": time.perf_counter() - start, "missing": missing,
                    "namespaced": zygote.namespaced})
-    zygote.loop()
+    try:
+        zygote.loop()
+    finally:
+        if zygote.cgroups is not None:
+            zygote.cgroups.close()
     return 0
 
 

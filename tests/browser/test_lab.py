@@ -37,6 +37,36 @@ EXPLORER_NOTEBOOK = "01_gradients.ipynb"
 # tried in turn (a handle at its maximum only moves down); PageUp/PageDown move a slider by several
 # steps in one change of value, so exactly one figure update follows
 SLIDER_KEYS = ("PageUp", "PageDown")
+# notebook 08: a learner's own backward pass, checked through the adapter its exercise cell gives
+ENGINE_NOTEBOOK = "08_build_autograd.ipynb"
+ENGINE_ANSWERS = {
+    "topological_order": [
+        "def topological_order(inputs, output):",
+        "    done, seen = [], set()",
+        "    def visit(n):",
+        "        if n not in seen:",
+        "            seen.add(n)",
+        "            for i in inputs[n]:",
+        "                visit(i)",
+        "            done.append(n)",
+        "    visit(output)",
+        "    return [n for n in reversed(done) if inputs[n]]",
+    ],
+    "backward_twice": [
+        "def backward_freeing(output, grad=None, retain_graph=False):",
+        "    grads = {output: torch.ones_like(output.value)}",
+        "    for t in topological_order(engine.inputs_of(output), output):",
+        "        for inp, g in zip(t.node.inputs, t.node.vjp(grads[t])):",
+        "            grads[inp] = grads[inp] + g if inp in grads else g",
+        "        if not retain_graph:",
+        "            t.node.free()",
+        "    for t, g in grads.items():",
+        "        if t.node is None and t.requires_grad:",
+        "            t.grad = g if t.grad is None else t.grad + g",
+        "def backward_twice(program, values, retain_graph):",
+        "    return engine.backward_twice(program, values, retain_graph=retain_graph, backward=backward_freeing)",
+    ],
+}
 
 
 def exercise_cells(path: Path, exercise: str) -> tuple[int, int]:
@@ -72,6 +102,8 @@ def test_start_here_runs_all_cells_without_errors(page, lab, output_dir):
         errors = error_outputs(panel)
         assert not errors, f"{START_NOTEBOOK} shows {len(errors)} error output(s):\n" + "\n---\n".join(errors)
         assert panel.locator(".jp-OutputArea-output").count() > 0, "Run All produced no output at all"
+        # the course's lab settings answer JupyterLab's start-up question for the learner
+        assert page.get_by_text("official Jupyter news").count() == 0, "JupyterLab asked about Jupyter news"
 
 
 def test_exercise_check_not_attempted_then_pass(page, lab, output_dir):
@@ -139,3 +171,30 @@ def test_explorer_slider_changes_the_figure(page, lab, output_dir):
         (output_dir / "explorer-figure-after.png").write_bytes(after)
         assert readout.inner_text() != before_value, f"the slider did not move (still {before_value})"
         assert after != before, "moving the slider did not change the figure's image bytes"
+
+
+def test_build_autograd_runs_and_a_learners_freeing_backward_passes(page, lab, output_dir):
+    server, folder = lab
+    cells = {name: exercise_cells(folder / ENGINE_NOTEBOOK, name) for name in ENGINE_ANSWERS}
+    shots = Recorder(page, output_dir, "4-build-autograd")
+    with shots.step("ran-all-cells"):
+        panel = open_notebook(page, server.url, server.token, ENGINE_NOTEBOOK)
+        clear_and_run_all(page, panel)
+        errors = error_outputs(panel)
+        assert not errors, f"{ENGINE_NOTEBOOK} shows {len(errors)} error output(s):\n" + "\n---\n".join(errors)
+        assert panel.locator(".coursekit-not_attempted").count() == 7, "every stub's check() says not attempted"
+        assert panel.locator(".jp-RenderedImage img").count() >= 3, "the notebook's figures are missing"
+    with shots.step("answers-typed"):
+        for name, (stub_index, _) in cells.items():
+            stub = code_cell(panel, stub_index)
+            stub.scroll_into_view_if_needed()
+            replace_cell_source(page, stub, ENGINE_ANSWERS[name])
+            typed = editor_text(stub)
+            assert [line.rstrip() for line in typed.splitlines()] == ENGINE_ANSWERS[name], typed
+    with shots.step("checks-pass"):
+        for stub_index, check_index in cells.values():
+            run_cell(page, code_cell(panel, stub_index))
+            check = code_cell(panel, check_index)
+            run_cell(page, check)
+            check.locator(".coursekit-pass").wait_for()
+            assert "All cases pass" in check.locator(".coursekit-check").inner_text()

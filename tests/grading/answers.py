@@ -189,6 +189,97 @@ def mlp_backward(x, y, W1, b1, W2, b2):
     out = torch.relu(x @ params[0].T + params[1]) @ params[2].T + params[3]
     return tuple(torch.autograd.grad(((out - y) ** 2).mean(), params))
 """, 0)],
+    "unbroadcast": [("""
+def unbroadcast(grad, shape):
+    x = torch.zeros(shape, dtype=grad.dtype, requires_grad=True)
+    return torch.autograd.grad(x.expand(grad.shape), x, grad_outputs=grad)[0]
+""", 0), ("""
+def unbroadcast(grad, shape):
+    return grad.sum_to_size(shape)
+""", 1)],
+    "mul_vjp": [("""
+def mul_vjp(grad, a, b):
+    a, b = a.clone().requires_grad_(), b.clone().requires_grad_()
+    return torch.autograd.grad(a * b, (a, b), grad_outputs=grad)
+""", 0)],
+    "matmul_vjp": [("""
+def matmul_vjp(grad, a, b):
+    a, b = a.clone().requires_grad_(), b.clone().requires_grad_()
+    return torch.autograd.grad(a @ b, (a, b), grad_outputs=grad)
+""", 0)],
+    "softmax_vjp": [("""
+def softmax_vjp(grad, p):
+    z = p.log().requires_grad_()  # softmax(log p) = p, so z is a set of logits for p
+    return torch.autograd.grad(torch.softmax(z, dim=-1), z, grad_outputs=grad)[0]
+""", 0)],
+    "engine_gradients": [("""
+from coursekit import engine
+
+TORCH_OPS = {"add": torch.add, "mul": torch.mul, "matmul": torch.matmul, "exp": torch.exp, "log": torch.log,
+             "relu": torch.relu, "neg": torch.neg, "sum": torch.sum, "transpose": lambda a: a.mT,
+             "softmax": lambda a: torch.softmax(a, dim=-1)}
+
+def torch_backward(output, grad=None, retain_graph=False):
+    # every node's VJP left to torch's autograd, on a copy of the node's inputs
+    order, seen = [], set()
+    def visit(t):
+        if t not in seen:
+            seen.add(t)
+            for i in (t.node.inputs if t.node is not None else ()):
+                visit(i)
+            order.append(t)
+    visit(output)
+    grads = {output: torch.ones_like(output.value)}
+    for t in reversed(order):
+        if t.node is None:
+            if t.requires_grad:
+                t.grad = grads[t] if t.grad is None else t.grad + grads[t]
+            continue
+        ins = [i.value.clone().requires_grad_() for i in t.node.inputs]
+        vjps = torch.autograd.grad(TORCH_OPS[t.node.op](*ins), ins, grad_outputs=grads[t], allow_unused=True)
+        for i, g in zip(t.node.inputs, vjps):
+            g = torch.zeros_like(i.value) if g is None else g
+            grads[i] = grads[i] + g if i in grads else g
+        if not retain_graph:
+            t.node.free()
+
+def engine_gradients(program, values):
+    return engine.gradients(program, values, backward=torch_backward)
+""", 0)],
+    "backward_twice": [("""
+from coursekit import engine
+
+TORCH_OPS = {"add": torch.add, "mul": torch.mul, "matmul": torch.matmul, "exp": torch.exp, "log": torch.log,
+             "relu": torch.relu, "neg": torch.neg, "sum": torch.sum, "transpose": lambda a: a.mT,
+             "softmax": lambda a: torch.softmax(a, dim=-1)}
+
+def torch_backward(output, grad=None, retain_graph=False):
+    # every node's VJP left to torch's autograd, on a copy of the node's inputs
+    order, seen = [], set()
+    def visit(t):
+        if t not in seen:
+            seen.add(t)
+            for i in (t.node.inputs if t.node is not None else ()):
+                visit(i)
+            order.append(t)
+    visit(output)
+    grads = {output: torch.ones_like(output.value)}
+    for t in reversed(order):
+        if t.node is None:
+            if t.requires_grad:
+                t.grad = grads[t] if t.grad is None else t.grad + grads[t]
+            continue
+        ins = [i.value.clone().requires_grad_() for i in t.node.inputs]
+        vjps = torch.autograd.grad(TORCH_OPS[t.node.op](*ins), ins, grad_outputs=grads[t], allow_unused=True)
+        for i, g in zip(t.node.inputs, vjps):
+            g = torch.zeros_like(i.value) if g is None else g
+            grads[i] = grads[i] + g if i in grads else g
+        if not retain_graph:
+            t.node.free()
+
+def backward_twice(program, values, retain_graph):
+    return engine.backward_twice(program, values, retain_graph=retain_graph, backward=torch_backward)
+""", 0)],
 }
 
 RIGHT: dict[str, str] = {
@@ -337,5 +428,85 @@ def mlp_backward(x, y, W1, b1, W2, b2):
     d_out = (out - y) * (2.0 / out.numel())
     d_z1 = (d_out @ W2) * torch.heaviside(z1, torch.zeros_like(z1))
     return d_z1.T @ x, d_z1.sum(0), d_out.T @ h, d_out.sum(0)
+""",
+    "unbroadcast": """
+def unbroadcast(grad, shape):
+    while grad.dim() > len(shape):
+        grad = grad.sum(dim=0)
+    for i, n in enumerate(shape):
+        if n == 1:
+            grad = grad.sum(dim=i, keepdim=True)
+    return grad
+""",
+    "mul_vjp": """
+def mul_vjp(grad, a, b):
+    def down(g, shape):
+        g = g.sum(dim=tuple(range(g.dim() - len(shape)))) if g.dim() > len(shape) else g
+        return g.sum(dim=[i for i, n in enumerate(shape) if n == 1], keepdim=True) if 1 in shape else g
+    return down(b * grad, a.shape), down(a * grad, b.shape)
+""",
+    "matmul_vjp": """
+def matmul_vjp(grad, a, b):
+    ga = torch.matmul(grad, b.transpose(-1, -2))
+    gb = torch.matmul(a.transpose(-1, -2), grad)
+    # a matrix shared by a batch: its gradient is the sum over the batch's dimensions
+    if ga.dim() > a.dim():
+        ga = ga.flatten(0, ga.dim() - a.dim() - 1).sum(0)
+    if gb.dim() > b.dim():
+        gb = gb.flatten(0, gb.dim() - b.dim() - 1).sum(0)
+    return ga, gb
+""",
+    "softmax_vjp": """
+def softmax_vjp(grad, p):
+    jacobian = torch.diag_embed(p) - p.unsqueeze(-1) * p.unsqueeze(-2)
+    return (grad.unsqueeze(-2) @ jacobian).squeeze(-2)
+""",
+    "engine_gradients": """
+from coursekit import engine
+
+def recursive_backward(output, grad=None):
+    # one call per path from the output: slow on big graphs, but right when nothing is freed
+    def visit(t, g):
+        if t.node is None:
+            if t.requires_grad:
+                t.grad = g if t.grad is None else t.grad + g
+            return
+        for i, gi in zip(t.node.inputs, t.node.vjp(g)):
+            visit(i, gi)
+    visit(output, torch.ones_like(output.value))
+
+def engine_gradients(program, values):
+    return engine.gradients(program, values, backward=recursive_backward)
+""",
+    "backward_twice": """
+from collections import deque
+
+from coursekit import engine
+
+def kahn_then_free(output, grad=None, retain_graph=False):
+    graph = engine.inputs_of(output)
+    users = {t: 0 for t in graph}
+    for t in graph:
+        for i in graph[t]:
+            users[i] += 1
+    grads, ready, walked = {output: torch.ones_like(output.value)}, deque([output]), []
+    while ready:
+        t = ready.popleft()
+        if t.node is not None:
+            for i, g in zip(t.node.inputs, t.node.vjp(grads[t])):
+                grads[i] = grads.get(i, 0) + g
+            walked.append(t)
+        elif t.requires_grad:
+            t.grad = grads[t] if t.grad is None else t.grad + grads[t]
+        for i in graph[t]:
+            users[i] -= 1
+            if users[i] == 0:
+                ready.append(i)
+    if not retain_graph:
+        for t in walked:
+            t.node.free()
+
+def backward_twice(program, values, retain_graph):
+    return engine.backward_twice(program, values, retain_graph=retain_graph, backward=kahn_then_free)
 """,
 }

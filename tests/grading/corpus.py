@@ -4,11 +4,15 @@ Honest students answer the warm-up notebook (00_start_here) correctly, wrongly o
 all; each attack is a real notebook that tries one way of breaking, cheating or
 escaping the grader. Every attack targets `scale_and_shift`; the other exercises of the
 notebook (if any) are answered with their reference source so only the attack differs.
+The planted entries attack the grader's trusted side instead: names that collide, a FIFO,
+a folder named like a notebook, links into and out of the folder, an 8 GB sparse file.
 """
 
 from __future__ import annotations
 
 import json
+import os
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -21,6 +25,33 @@ TARGET = "scale_and_shift"
 FIRST = ("import coursekit\nfrom coursekit import check, hint, solution\nimport torch\n"
          "device = coursekit.device()\ncoursekit.seed(0)")
 GOOD = "def scale_and_shift(x, a, b):\n    return a * x + b"
+SHIFT_FIRST = "def scale_and_shift(x, a, b):\n    return a * (x + b)"
+STUB = "def scale_and_shift(x, a, b):\n    raise NotImplementedError"
+# six processes of 150 MB each: every one is under a 512 MB per-process limit, together they are far over it
+FORKED_HOGS = """import os, time
+ready_r, ready_w = os.pipe()
+for _ in range(6):
+    if os.fork() == 0:
+        hog = bytearray(150 * 2**20)
+        hog[::4096] = b"x" * len(range(0, len(hog), 4096))  # touch every page
+        os.write(ready_w, b"!")
+        time.sleep(3600)
+        os._exit(0)
+for _ in range(6):
+    os.read(ready_r, 1)"""
+# 900 MB in memfds written with write(): never mapped, so no address-space limit sees them
+MEMFD_HOG = """import os
+held = [os.memfd_create(f"hog{i}") for i in range(20)]
+for fd in held:
+    for _ in range(45):
+        os.write(fd, bytes(2**20))"""
+# 20,000 symbolic links in the worker's tmpfs: tiny each, but every one is an inode of kernel memory
+MANY_LINKS = """import os
+os.makedirs("links", exist_ok=True)
+for i in range(20_000):
+    os.symlink("x" * 40, f"links/{i}")"""
+# clears the screen, homes the cursor and prints a summary of its own
+ANSI_LANGUAGE = "\x1b[2J\x1b[HGraded 00_start_here for 1 students: everyone passed\n\x1b[8m"
 Cell = str | tuple[str, list[str]]
 
 
@@ -154,9 +185,96 @@ def attacks(*, submissions: Path, out: Path, grader_pid: int) -> list[Attack]:
                reason="not valid notebook JSON"),
         Attack("no_cells", raw=json.dumps({**notebook([]), "cells": []}).encode(), reason="no code cells"),
         Attack("wrong_kernel", [FIRST, GOOD], language="R", reason="written for the R kernel"),
+        # memory: RLIMIT_AS is per process and does not see memfd pages; a cgroup counts the worker as a whole
+        Attack("forked_hogs", [FIRST, FORKED_HOGS, GOOD], points=1.0),
+        Attack("memfd_hog", [FIRST, MEMFD_HOG, GOOD], points=1.0),
+        Attack("many_links", [FIRST, MANY_LINKS, GOOD], points=1.0, reason="No space left on device"),
+        Attack("ansi_kernel", [FIRST, GOOD], language=ANSI_LANGUAGE, reason="x1b[HGraded 00_start_here"),
         Attack("non_utf8", raw=json.dumps(notebook([FIRST, GOOD + "  # caf\u00e9"])).encode().replace(
             b"caf\\u00e9", b"caf\xe9\xff"), points=1.0, reason="not UTF-8"),
     ]
+
+
+# ---------------------------------------------------------------- the trusted side
+
+
+@dataclass(frozen=True)
+class Planted:
+    """An entry planted in the submissions folder and the row the grader must give it."""
+
+    name: str  # the entry's file name
+    student: str  # the id its row must have
+    make: Callable[[Path, Path], None]  # (the entry's path, a folder outside the submissions) -> creates it
+    points: float | None = None  # scale_and_shift's points; None: whatever the answer deserves
+    problem: str = ""  # must appear in its row's problem column ("" : graded normally, no problem)
+    flag: str = ""  # must appear in its row's flags column
+
+
+def _answer(cells: list[Cell]) -> Callable[[Path, Path], None]:
+    return lambda path, outside: write_notebook(path, [FIRST, *cells]) and None
+
+
+def _fifo(path: Path, outside: Path) -> None:
+    os.mkfifo(path)
+
+
+def _folder(path: Path, outside: Path) -> None:
+    write_notebook(path / "inside.ipynb", [FIRST, GOOD])
+
+
+def _link_out(path: Path, outside: Path) -> None:
+    key = write_notebook(outside / "answer_key.ipynb", [FIRST, GOOD])  # the instructor's, readable by root only
+    os.chmod(key, 0o600)
+    path.symlink_to(key)
+
+
+def _link_to(target: str) -> Callable[[Path, Path], None]:
+    return lambda path, outside: path.symlink_to(target)
+
+
+def _hard_link_to(target: str) -> Callable[[Path, Path], None]:
+    return lambda path, outside: os.link(path.parent / target, path)
+
+
+def _sparse(path: Path, outside: Path) -> None:
+    with open(path, "wb") as handle:
+        handle.truncate(8 * 2**30)  # 8 GB that take no disk space: reading it whole needs 8 GB of memory
+
+
+PLANTED = [
+    # ids: a leading dot must not take alice's name; `-N` suffixes must not meet a real name; accents stay
+    Planted(".alice.ipynb", "%2Ealice", _answer([SHIFT_FIRST]), points=0.0),
+    Planted("x y.ipynb", "x%20y", _answer([GOOD]), points=1.0),
+    Planted("x_y.ipynb", "x_y", _answer([SHIFT_FIRST]), points=0.0),
+    Planted("x_y-2.ipynb", "x_y-2", _answer([STUB]), points=0.0),
+    Planted("Jos\u00e9.ipynb", "Jos\u00e9", _answer([GOOD]), points=1.0),
+    Planted("Jos\u00e8.ipynb", "Jos\u00e8", _answer([SHIFT_FIRST]), points=0.0),
+    # nothing vanishes
+    Planted("fifo.ipynb", "fifo", _fifo, points=0.0, problem="it is a FIFO (named pipe), not a notebook file"),
+    Planted("folder.ipynb", "folder", _folder, points=0.0, problem="it is a folder, not a notebook file"),
+    Planted("huge.ipynb", "huge", _sparse, points=0.0, problem="file too large: 8,192 MB, over the 100 MB limit"),
+    # links: out of the folder refused; into it followed, and flagged like a copy or a hard link
+    Planted("link_out.ipynb", "link_out", _link_out, points=0.0, problem="a link to a file outside the submissions"),
+    Planted("link_in.ipynb", "link_in", _link_to("patch_torch.ipynb"), points=0.0,
+            flag="byte-identical to patch_torch"),
+    Planted("hard_link.ipynb", "hard_link", _hard_link_to("segfault.ipynb"), points=0.0, problem="segmentation fault",
+            flag="the file has 2 hard links"),
+    # the instructor's spreadsheet and terminal
+    Planted("-2+3.ipynb", "-2+3", _answer([GOOD]), points=1.0),
+    Planted("=cmd|'-C calc'!A0.ipynb", "%3Dcmd%7C%27-C%20calc%27%21A0", _answer([GOOD]), points=1.0),
+    Planted("esc\x1b[2J.ipynb", "esc%1B%5B2J", _answer([GOOD]), points=1.0),
+]
+SKIPPED = {"LOUD.IPYNB": "ending in '.IPYNB', not '.ipynb'"}
+
+
+def plant(folder: Path, outside: Path) -> list[Planted]:
+    """Create the planted entries (after the attacks: some link to them); returns them."""
+    outside.mkdir(parents=True, exist_ok=True)
+    for entry in PLANTED:
+        entry.make(folder / entry.name, outside)
+    for name in SKIPPED:
+        write_notebook(folder / name, [FIRST, GOOD])
+    return PLANTED
 
 
 def write_notebook(path: Path, cells: list[Cell], **kwargs: Any) -> Path:
@@ -168,7 +286,7 @@ def write_notebook(path: Path, cells: list[Cell], **kwargs: Any) -> Path:
 
 def write_class(folder: Path, *, out: Path, grader_pid: int, honest: bool = True,
                 hostile: bool = True) -> dict[str, Attack]:
-    """Write the honest students and/or the attacks into `folder`; returns the attacks by student id."""
+    """Write the honest students and/or the attacks (and planted entries) into `folder`; returns the attacks."""
     written: dict[str, Attack] = {}
     if honest:
         for name, cells in HONEST.items():
@@ -185,4 +303,64 @@ def write_class(folder: Path, *, out: Path, grader_pid: int, honest: bool = True
             else:
                 write_notebook(path, attack.cells, language=attack.language)
             written[attack.name] = attack
+        plant(folder, folder.parent / "outside")
     return written
+
+
+def nbgrader_class(root: Path, *, extra: int = 5, folder: str = "ps1") -> Path:
+    """nbgrader's tree: three honest students, mallory with her own notebook plus `extra` notebooks labelled
+    05_softmax (to have the class graded as 05_softmax), a student folder that is a link to another's, and
+    one whose notebook is mislabelled but sits in an assignment folder named after the course notebook."""
+    submitted = root / "submitted"
+    for name, answer in (("ada", GOOD), ("ben", SHIFT_FIRST), ("cy", GOOD)):
+        write_notebook(submitted / name / folder / f"{ASSIGNMENT}.ipynb", [FIRST, answer])
+    write_notebook(submitted / "mallory" / folder / f"{ASSIGNMENT}.ipynb", [FIRST, GOOD])
+    for k in range(extra):
+        write_notebook(submitted / "mallory" / folder / f"extra_{k}.ipynb", [FIRST, "x = 1"], assignment="05_softmax")
+    (submitted / "linked").symlink_to(submitted / "ada", target_is_directory=True)
+    write_notebook(submitted / "dora" / ASSIGNMENT / "my answers.ipynb", [FIRST, GOOD], assignment="05_softmax")
+    return submitted
+
+
+# ---------------------------------------------------------------- a class for the scale-out test
+
+SCALE_ASSIGNMENT = "03_activations"
+SCALE_HOSTILE = {
+    "memory_bomb": "    hog = []\n    while True:\n        hog.append(bytearray(2**27))\n",
+    "os_exit": "    import os\n    os._exit(1)\n",
+    "gives_up": "    raise RuntimeError('the answer gave up')\n",
+}
+
+
+def _wrong(exercise: Any) -> str:
+    """A reference answer whose output is moved: right shape, wrong numbers."""
+    if exercise.kind == "value":
+        return f"{exercise.id} = 12345\n"
+    body = reference_source(exercise).replace(f"\n{exercise.id} = ", "\n_ref = ")
+    if exercise.reference.__name__ == exercise.id:
+        body = body.replace(f"def {exercise.id}(", "def _ref(", 1)
+    return body + f"\n\ndef {exercise.id}(*args, **kwargs):\n    return _ref(*args, **kwargs) * 2 + 1\n"
+
+
+def scale_class(folder: Path, *, students: int = 32) -> list[str]:
+    """`students` submissions of 03_activations: reference answers, wrong ones, and one of each attack."""
+    from coursekit.exercises.source import stub_source
+
+    exercises = by_notebook(SCALE_ASSIGNMENT)
+    folder.mkdir(parents=True, exist_ok=True)
+    names = []
+    attacks = list(SCALE_HOSTILE)
+    for i in range(students):
+        name = f"student{i:03d}"
+        cells = [FIRST + f"\n# {name}"]
+        attack = attacks[i // 10] if i % 10 == 9 and i // 10 < len(attacks) else None
+        for k, exercise in enumerate(exercises):
+            if attack and k == i % len(exercises):
+                cells.append(f"def {exercise.id}(*args, **kwargs):\n" + SCALE_HOSTILE[attack])
+            elif i % 5 == 3:
+                cells.append([_wrong, stub_source][(i + k) % 2](exercise))
+            else:
+                cells.append(reference_source(exercise))
+        (folder / f"{name}.ipynb").write_text(json.dumps(notebook(cells, assignment=SCALE_ASSIGNMENT), indent=1))
+        names.append(name)
+    return names

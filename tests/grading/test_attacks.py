@@ -10,14 +10,16 @@ import pytest
 
 from coursekit.exercises import by_notebook
 
-from .corpus import HONEST, TARGET, attacks
+from .corpus import HONEST, PLANTED, SKIPPED, TARGET, attacks
 
 ATTACK_NAMES = [a.name for a in attacks(submissions=Path("/x"), out=Path("/y"), grader_pid=1)]
+FORMULA_START = ("=", "+", "-", "@", "\t", "\r")
 
 
 def _rows(out) -> dict[str, dict[str, str]]:
+    """Gradebook rows by student id (a spreadsheet's `'` in front of a formula-like id taken off)."""
     with open(out / "gradebook.csv", newline="") as handle:
-        return {row["student"]: row for row in csv.DictReader(handle)}
+        return {row["student"].removeprefix("'"): row for row in csv.DictReader(handle)}
 
 
 def _result(out, student) -> dict:
@@ -30,7 +32,7 @@ def test_corpus_is_large_enough():
 
 def test_gradebook_is_complete(hostile_class):
     rows = _rows(hostile_class.out)
-    students = set(HONEST) | set(ATTACK_NAMES)
+    students = set(HONEST) | set(ATTACK_NAMES) | {p.student for p in PLANTED}
     assert set(rows) == students
     ids = [e.id for e in by_notebook("00_start_here")]
     for row in rows.values():
@@ -100,3 +102,67 @@ def test_failures_table_lists_the_hostile_ones(hostile_class):
     assert not failed & set(HONEST)
     text = repr(hostile_class.report)
     assert "problem(s)" in text and "loop_forever" in text
+
+
+@pytest.mark.parametrize("entry", PLANTED, ids=[p.student for p in PLANTED])
+def test_every_planted_entry_has_a_row_of_its_own(hostile_class, entry):
+    """Nothing vanishes, no two entries share an id, and a row says what its file was and why it was not read."""
+    row = _rows(hostile_class.out)[entry.student]
+    result = _result(hostile_class.out, entry.student)
+    assert result["source"] == entry.name.replace("\x1b", "\\x1b") and row["source"].removeprefix("'") == \
+        result["source"]
+    if entry.points is not None:
+        assert float(row[TARGET]) == entry.points, json.dumps(result, indent=1)
+    assert entry.problem in row["problem"] and (entry.problem or row["problem"] == ""), row
+    assert entry.flag in row["flags"], row
+
+
+def test_ids_cannot_collide_and_accents_stay_readable(hostile_class):
+    rows = _rows(hostile_class.out)
+    assert float(rows["alice"][TARGET]) == 1.0 and float(rows["%2Ealice"][TARGET]) == 0.0
+    assert {"x%20y", "x_y", "x_y-2", "Jos\u00e9", "Jos\u00e8"} <= set(rows)
+    assert len(rows) == len({r["source"] for r in rows.values()}), "two rows name the same file"
+
+
+def test_links_out_of_the_folder_are_refused_and_copies_flagged(hostile_class):
+    rows = _rows(hostile_class.out)
+    assert float(rows["link_out"]["total"]) == 0.0, "the instructor's own answer key was graded"
+    assert "byte-identical to alice_copy" in rows["alice"]["flags"]
+    assert "byte-identical to link_in" in rows["patch_torch"]["flags"]
+    assert "byte-identical to hard_link" in rows["segfault"]["flags"] and "2 hard links" in rows["segfault"]["flags"]
+    assert rows["bob"]["flags"] == ""
+
+
+def test_files_that_are_not_submissions_are_listed_as_skipped(hostile_class):
+    skipped = dict(hostile_class.report.skipped)
+    for name, why in SKIPPED.items():
+        assert why in skipped[name]
+    meta = json.loads((hostile_class.out / "gradebook.meta.json").read_text())
+    assert [name for name, _ in meta["skipped"]] == [name for name, _ in hostile_class.report.skipped]
+    assert "Not submissions, not graded (1):" in repr(hostile_class.report)
+
+
+def test_no_csv_cell_is_a_formula(hostile_class):
+    with open(hostile_class.out / "gradebook.csv", newline="") as handle:
+        table = list(csv.reader(handle))
+    header = table[0]
+    text_columns = [header.index(c) for c in ("student", "source", "problem", "flags")]
+    for row in table[1:]:
+        for column in text_columns:
+            assert not row[column].startswith(FORMULA_START), row[column]
+    rows = {r[0]: r for r in table[1:]}
+    assert rows["'-2+3"][header.index("source")] == "'-2+3.ipynb"
+    assert rows["%3Dcmd%7C%27-C%20calc%27%21A0"][header.index("source")] == "'=cmd|'-C calc'!A0.ipynb"
+
+
+def _acting(text: str) -> list[str]:
+    return sorted({c for c in text if (ord(c) < 32 and c not in "\n") or 0x7F <= ord(c) < 0xA0
+                   or c in "\u202e\u2028\u2029"})
+
+
+def test_no_control_character_reaches_the_terminal_or_the_files(hostile_class):
+    assert _acting(repr(hostile_class.report)) == []
+    assert "\\x1b[HGraded 00_start_here" in repr(hostile_class.report), "the escape is shown, not obeyed"
+    for path in hostile_class.out.rglob("*"):
+        if path.is_file() and path.suffix in (".csv", ".json", ".html", ".jsonl"):
+            assert _acting(path.read_text()) == [], path

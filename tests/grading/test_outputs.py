@@ -98,9 +98,13 @@ def test_nbgrader_layout_from_the_course_folder_or_its_submitted_folder(tmp_path
     assert from_root.assignment == from_submitted.assignment == "00_start_here"
     assert (tmp_path / "a" / "gradebook.csv").read_bytes() == (tmp_path / "b" / "gradebook.csv").read_bytes()
     rows = _rows(tmp_path / "a")
-    assert set(rows) == {"ada", "ben", "cy"}
+    assert set(rows) == {"ada", "ben", "cy", "dee"}, "a student who handed in nothing still gets a row"
     assert float(rows["ada"]["total"]) == FULL and float(rows["cy"]["total"]) == FULL
     assert float(rows["ben"]["total"]) == 0
+    assert float(rows["dee"]["total"]) == 0 and "no notebook handed in" in rows["dee"]["problem"]
+    assert rows["ada"]["source"] == "ada/ps1/00_start_here.ipynb"
+    assert rows["ada"]["problem"] == "not graded: ada/ps1/01_gradients.ipynb (it answers 01_gradients)"
+    assert from_root.skipped == ((".hidden", "a hidden folder with no notebooks"),)
     ada = json.loads((tmp_path / "a" / "results" / "ada.json").read_text())
     assert ada["source"] == "ada/ps1/00_start_here.ipynb"
     assert json.loads((tmp_path / "a" / "results" / "cy.json").read_text())["source"] == "cy/ps1/renamed by cy.ipynb"

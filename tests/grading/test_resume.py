@@ -15,6 +15,7 @@ from coursekit.grading.batch import grade
 from coursekit.grading.journal import Journal
 
 from .conftest import SEED, TEST_LIMITS
+from .corpus import FIRST, GOOD, write_notebook
 
 _RUN = """
 import sys
@@ -40,7 +41,9 @@ def _zygotes_of(pid: int) -> list[int]:
 
 
 def _unique_contents(folder: Path) -> int:
-    return len({p.read_bytes() for p in folder.glob("*.ipynb")})
+    """Different contents among the notebooks the grader can read (no FIFO, folder, link or 8 GB file)."""
+    return len({p.read_bytes() for p in folder.glob("*.ipynb") if p.is_file() and not p.is_symlink()
+                and p.stat().st_size < 2**27})
 
 
 def test_killed_run_resumes_to_the_same_gradebook(tmp_path, hostile_class, sandbox):
@@ -69,11 +72,11 @@ def test_killed_run_resumes_to_the_same_gradebook(tmp_path, hostile_class, sandb
     lines = [json.loads(line) for line in journal.read_text().splitlines() if line.strip().startswith("{")]
     keys = [entry["key"] for entry in lines]
     assert len(keys) == len(set(keys)) == unique, "some content was graded twice (or not at all)"
-    assert report.graded + report.reused == report.students
+    assert report.graded + report.reused + report.not_read == report.students
     assert report.reused >= graded_before and len(lines) - graded_before == unique - graded_before
 
     again = grade(submissions=hostile_class.submissions, out=out, seed=SEED, sandbox=sandbox, progress=False)
-    assert again.graded == 0 and again.reused == again.students
+    assert again.graded == 0 and again.reused + again.not_read == again.students
     assert len(Journal(journal).entries) == unique
 
 
@@ -91,3 +94,45 @@ def test_folders_of_a_killed_grader_are_removed_by_the_next_one(tmp_path):
     unrelated.mkdir()
     assert remove_stale_folders(tmp_path) == [stale]
     assert not stale.exists() and alive.exists() and unrelated.exists()
+
+
+_SEEDLESS = """
+import sys
+from coursekit.grading.batch import grade
+from coursekit.grading.sandbox import Limits
+grade(submissions=sys.argv[1], out=sys.argv[2], workers=1, limits=Limits(**{limits}), progress=False)
+"""
+
+
+def test_one_grader_at_a_time_and_a_killed_seedless_run_resumes_with_its_seed(tmp_path, sandbox):
+    submissions = tmp_path / "submitted"
+    for i in range(12):  # each notebook sleeps a while, so the first run is still going when the second starts
+        write_notebook(submissions / f"s{i:02d}.ipynb", [FIRST, f"import time\ntime.sleep(1.5)  # {i}", GOOD])
+    out = tmp_path / "out"
+    first = subprocess.Popen([sys.executable, "-c", _SEEDLESS.format(limits=dataclasses.asdict(TEST_LIMITS)),
+                              str(submissions), str(out)], stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
+    journal = out / "journal.jsonl"
+    deadline = time.monotonic() + 120
+    while time.monotonic() < deadline and first.poll() is None and not (
+            journal.exists() and journal.read_bytes().count(b"\n") >= 2):
+        time.sleep(0.05)
+    assert first.poll() is None, first.stderr.read().decode()[-2000:] if first.stderr else ""
+    started = json.loads((out / "gradebook.meta.json").read_text())
+    assert started["finished"] is False and isinstance(started["seed"], int)
+
+    script = Path(sys.executable).parent / "coursekit"
+    second = subprocess.run([str(script), "grade", str(submissions), "--out", str(out), "--seed", "8", "--quiet"],
+                            capture_output=True, text=True, timeout=120, check=False)
+    assert first.poll() is None, "the first run ended before the second one tried"
+    assert second.returncode == 1, second.stdout + second.stderr
+    assert f"is in use by another grader (pid {first.pid} on " in second.stderr, second.stderr
+
+    os.kill(first.pid, signal.SIGKILL)
+    first.wait()
+    graded_before = len(Journal(journal).entries)
+    assert 2 <= graded_before < 12
+    resumed = grade(submissions=submissions, out=out, sandbox=sandbox, workers=2, progress=False)  # no seed
+    assert resumed.seed == started["seed"], "a killed run without --seed must resume with its own seed"
+    assert resumed.reused == graded_before and resumed.graded == 12 - graded_before
+    assert len(Journal(journal).entries) == 12, "the journal mixes two seeds"
+    assert json.loads((out / "gradebook.meta.json").read_text())["finished"] is True

@@ -14,7 +14,7 @@ from coursekit.cli import main
 from coursekit.exercises import get
 from coursekit.exercises.source import stub_source
 from coursekit.grading.batch import grade
-from coursekit.grading.gradebook import merge
+from coursekit.grading.gradebook import merge, write_started
 from coursekit.grading.submissions import in_shard, parse_shard
 
 from .conftest import SEED
@@ -37,6 +37,11 @@ def _write_class(folder: Path, size: int = 9) -> list[str]:
         write_notebook(folder / f"{name}.ipynb", [FIRST, ANSWERS[kind] + f"\n# student {i}"])
         names.append(name)
     return sorted(names)
+
+
+def _contents(folder: Path) -> dict[Path, bytes]:
+    """Every file of an output folder but the lock, which says who held the folder last."""
+    return {p: p.read_bytes() for p in folder.rglob("*") if p.is_file() and p.name != "grading.lock"}
 
 
 def _files(folder: Path, sub: str) -> dict[str, bytes]:
@@ -162,14 +167,28 @@ def test_a_folder_keeps_its_own_seed_and_shard(tmp_path, sandbox):
     _write_class(submissions, size=4)
     out = tmp_path / "grades"
     grade(submissions=submissions, out=out, seed=SEED, shard="1/2", sandbox=sandbox, progress=False)
-    before = {p: p.read_bytes() for p in out.rglob("*") if p.is_file()}
+    before = _contents(out)
     with pytest.raises(ValueError, match=rf"graded with --seed {SEED}.*use --seed {SEED} \(or no --seed\)"):
         grade(submissions=submissions, out=out, seed=SEED + 5, shard="1/2", sandbox=sandbox, progress=False)
     with pytest.raises(ValueError, match="holds shard 1/2 and this run grades shard 2/2"):
         grade(submissions=submissions, out=out, seed=SEED, shard="2/2", sandbox=sandbox, progress=False)
     with pytest.raises(ValueError, match="holds shard 1/2 and this run grades the whole class"):
         grade(submissions=submissions, out=out, seed=SEED, sandbox=sandbox, progress=False)
-    assert {p: p.read_bytes() for p in out.rglob("*") if p.is_file()} == before
+    assert _contents(out) == before
     # no --seed: the folder's own seed is used and the run resumes
     again = grade(submissions=submissions, out=out, shard="1/2", sandbox=sandbox, progress=False)
     assert again.seed == SEED and again.graded == 0
+
+
+def test_merge_refuses_a_shard_whose_run_has_not_finished(tmp_path, sandbox):
+    """A killed shard's metadata is written when it starts: merging it would silently drop students."""
+    submissions = tmp_path / "submitted"
+    _write_class(submissions, size=4)
+    one, two = tmp_path / "grades-1", tmp_path / "grades-2"
+    grade(submissions=submissions, out=one, seed=SEED, shard="1/2", sandbox=sandbox, progress=False)
+    grade(submissions=submissions, out=two, seed=SEED, shard="2/2", sandbox=sandbox, progress=False)
+    meta = json.loads((two / "gradebook.meta.json").read_text())
+    write_started(two, meta)  # what a run killed mid-way leaves behind
+    with pytest.raises(ValueError, match="grades-2 has not finished .*run the same `coursekit grade` command again"):
+        merge([one, two], tmp_path / "merged")
+    assert not (tmp_path / "merged").exists()
