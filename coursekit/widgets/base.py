@@ -31,7 +31,7 @@ import matplotlib.image as mpimg
 from matplotlib.backends.backend_agg import FigureCanvasAgg
 from matplotlib.figure import Figure
 
-__all__ = ["FALLBACK_NOTE", "SLIDER_STYLE", "Explorer", "ExplorerView", "choice_slider", "new_figure"]
+__all__ = ["FALLBACK_NOTE", "SLIDER_STYLE", "Explorer", "ExplorerView", "captioned_png", "choice_slider", "new_figure"]
 
 #: controls show their whole description instead of cutting it to a fixed width
 SLIDER_STYLE = {"description_width": "initial"}
