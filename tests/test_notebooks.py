@@ -4,6 +4,7 @@ nbval compares stored outputs with fresh ones; these checks make sure there is
 something to compare (a notebook that silently did not run cannot pass).
 """
 
+import json
 from pathlib import Path
 
 import nbformat
@@ -79,3 +80,36 @@ def test_no_trailing_semicolon_to_hide_values(path):
     for cell in _code_cells(nb):
         last = cell.source.rstrip().splitlines()[-1]
         assert not last.rstrip().endswith(";"), f"{path.name}: cell ends with ';': {last!r}"
+
+
+@pytest.mark.parametrize("path", NOTEBOOKS, ids=lambda p: p.stem)
+def test_stored_as_make_notebooks_leaves_it(path):
+    """Nothing that changes between runs, and the kernelspec JupyterLab itself would write."""
+    from jupyter_client.kernelspec import KernelSpecManager
+
+    from coursekit.notebooks import WIDGET_VIEW
+
+    nb = json.loads(path.read_text())
+    installed = KernelSpecManager().get_kernel_spec("python3").display_name
+    assert nb["metadata"]["kernelspec"]["display_name"] == installed
+    assert "widgets" not in nb["metadata"]
+    for cell in nb["cells"]:
+        assert "execution" not in cell["metadata"]
+        for output in cell.get("outputs", []):
+            assert WIDGET_VIEW not in output.get("data", {}), f"{path.name}: a stored widget view (text on opening)"
+
+
+def test_make_notebooks_twice_changes_no_byte(tmp_path):
+    from coursekit.notebooks import execute_notebook
+
+    cells = [nbformat.v4.new_code_cell("import coursekit\nfrom coursekit.widgets import TemperatureExplorer\n"
+                                       "coursekit.seed(0)\nimport torch\nprint(torch.randn(3))"),
+             nbformat.v4.new_code_cell("from IPython.display import display\ndisplay(TemperatureExplorer().widget())")]
+    path = tmp_path / "demo.ipynb"
+    nbformat.write(nbformat.v4.new_notebook(cells=cells, metadata={"kernelspec": {
+        "display_name": "Python 3", "language": "python", "name": "python3"}}), path)
+    execute_notebook(path)
+    first = path.read_bytes()
+    execute_notebook(path)
+    assert path.read_bytes() == first
+    assert b"image/png" in first and b"widget-view" not in first
