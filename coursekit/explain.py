@@ -4,13 +4,15 @@
     install()      -> from now on, IPython shows the explanation after the usual traceback
     uninstall()    -> back to IPython's own handling
 
-Only the exception's message is read: matching is on stable substrings of PyTorch's messages.
+Only the exception's message is read: matching is on stable substrings of PyTorch's messages (and of the
+loop exercises' checker), and where PyTorch words two situations alike, on what the message names.
 The module itself is callable, so `coursekit.explain(err)` and `coursekit.explain.install()` both work.
 """
 
 from __future__ import annotations
 
 import html
+import re
 import sys
 import types
 from dataclasses import dataclass
@@ -23,15 +25,22 @@ RETAIN_NOTEBOOK = "06_retain_graph.ipynb"
 
 @dataclass(frozen=True, repr=False)
 class Explanation:
-    """What an error means, why it happened, how to fix it, and the notebook section that teaches it."""
+    """What an error means, why it happened, how to fix it, and the notebook section that teaches it.
+
+    `match` is a lower-case substring of PyTorch's message; `pattern`, when given, a regular expression the
+    lower-cased message must match as well (to tell apart two situations PyTorch words alike). `steps` are
+    the checks to make, in order, after the `fix` sentence.
+    """
 
     key: str
-    match: str  # a lower-case substring of PyTorch's message
+    match: str
     title: str
     why: str
     fix: str
     notebook: str
     section: str
+    steps: tuple[str, ...] = ()
+    pattern: str = ""
 
     @property
     def anchor(self) -> str:
@@ -42,35 +51,55 @@ class Explanation:
     def where(self) -> str:
         return f"{self.notebook}, section “{self.section.replace('`', '')}”"
 
+    def matches(self, text: str) -> bool:
+        """Whether this explanation is about the (lower-cased) error message `text`."""
+        return self.match in text and (not self.pattern or re.search(self.pattern, text) is not None)
+
     def __repr__(self) -> str:
-        return f"What this error means: {self.title}\n{self.why}\nHow to fix it: {self.fix}\nLearn more: {self.where}"
+        steps = "".join(f"\n  {i}. {step}" for i, step in enumerate(self.steps, start=1))
+        return (f"What this error means: {self.title}\n{self.why}\nHow to fix it: {self.fix}{steps}\n"
+                f"Learn more: {self.where}")
 
     def _repr_html_(self) -> str:
         link = f"{html.escape(self.notebook)}#{html.escape(self.anchor)}"
+        steps = "".join(f"<li>{html.escape(step)}</li>" for step in self.steps)
+        steps = f"<ol style='margin:2px 0 0 0;padding-left:22px'>{steps}</ol>" if steps else ""
         return (f"<div class='coursekit-explain' style='border-left:4px solid #0072B2;padding:4px 10px;"
                 f"margin:4px 0;font-family:sans-serif;font-size:13px'>"
                 f"<b>What this error means:</b> {html.escape(self.title)}"
                 f"<div style='margin-top:4px'>{html.escape(self.why)}</div>"
-                f"<div style='margin-top:4px'><b>How to fix it:</b> {html.escape(self.fix)}</div>"
+                f"<div style='margin-top:4px'><b>How to fix it:</b> {html.escape(self.fix)}{steps}</div>"
                 f"<div style='margin-top:4px'><b>Learn more:</b> <a href='{link}'>{html.escape(self.where)}</a>"
                 f"</div></div>")
 
+
+#: where a learner meets the second-backward and the version errors: training loops
+LOOP_SECTION = "9. Debug the loop: where this error really comes from"
 
 EXPLANATIONS: tuple[Explanation, ...] = (
     Explanation(
         key="backward-twice",
         match="backward through the graph a second time",
-        title="this part of the graph was already used by a backward pass.",
+        title="this part of the graph was already used by a backward pass, which freed what it saved.",
         why="Operations save tensors in the forward pass for use in the backward pass (softmax keeps its "
-            "output, multiplication keeps its inputs). A backward() or autograd.grad() call frees them once "
-            "it has used them, so a second pass through the same operations finds them gone.",
-        fix="Pass retain_graph=True to every backward/grad call except the last one through this graph. Often "
-            "better: get all the gradients in one call (grad_outputs with is_grads_batched=True, or "
-            "torch.autograd.functional.jacobian), or run the forward pass again. In a training loop, the usual "
-            "cause is a tensor from an earlier iteration (a running loss or a hidden state) that was not "
-            "detached.",
+            "output, a matrix product its inputs). A backward() or autograd.grad() call frees them once it has "
+            "used them, so a second pass through the same operations finds them gone.",
+        fix="Ask, in this order:",
+        steps=(
+            "In a training loop: is a tensor from an earlier iteration still attached to that iteration's "
+            "graph? A hidden state carried into the next step, a loss total kept as a tensor (total += loss), "
+            "a generated batch that a second network trains on. Detach it (h = h.detach()), or keep only the "
+            "number (total += loss.item()).",
+            "Do not add retain_graph=True in a loop: it keeps every step's saved tensors (memory grows step "
+            "after step, and each backward walks all the earlier steps again), and once optimizer.step() has "
+            "changed the weights those graphs saved, the next backward fails with the in-place version error.",
+            "Only if you really need two backward passes through one graph (the gradients of two outputs such "
+            "as p[1] and p[2], or two losses that share layers): sum the losses into one backward, or get "
+            "several gradients in one call (grad_outputs with is_grads_batched=True), or pass "
+            "retain_graph=True to every call except the last one.",
+        ),
         notebook=RETAIN_NOTEBOOK,
-        section="3. Without retain_graph: the error, and why",
+        section=LOOP_SECTION,
     ),
     Explanation(
         key="no-grad",
@@ -114,27 +143,83 @@ EXPLANATIONS: tuple[Explanation, ...] = (
     Explanation(
         key="saved-tensor-modified",
         match="modified by an inplace operation",
+        # PyTorch names the operation whose result was saved ("which is output 0 of Exp"); a weight, a leaf
+        # or a view of one (what optimizer.step() changes) is named without one, or as AsStrided.
+        pattern=r"which is output \d+ of (?!asstrided\b)",
         title="a tensor saved for the backward pass was changed in place afterwards.",
         why="Some operations save tensors for their backward pass (exp saves its output, multiplication its "
             "inputs). An in-place operation (+=, .add_(), .relu_(), x[...] = ...) changed one of them after it "
             "was saved, so the gradient would be computed from the wrong values. Autograd notices through the "
             "tensor's version counter.",
         fix="Use the out-of-place form (x = x + 1 instead of x += 1, torch.relu(x) instead of x.relu_()), or "
-            ".clone() the tensor before changing it.",
+            "change a copy (y = x.clone(); y += 1) so that the saved tensor keeps its value.",
         notebook=RETAIN_NOTEBOOK,
         section="4. Which operations save tensors",
+    ),
+    Explanation(
+        key="weight-changed-after-step",
+        match="modified by an inplace operation",
+        title="a weight (or another leaf) that a graph saved was changed in place before that graph's backward.",
+        why="A graph saves the weights its matrix products need for their gradients. In a training loop "
+            "optimizer.step() changes every weight in place, so a backward pass that runs into a graph built "
+            "before the step finds a saved weight with a newer version. That happens when something from an "
+            "earlier iteration is still attached to its graph, usually kept alive by retain_graph=True.",
+        fix="Ask, in this order:",
+        steps=(
+            "Is a tensor from an earlier iteration still attached (a hidden state, a loss total, a generated "
+            "batch)? Detach it (or keep the number with .item()), so that each backward stays inside its own "
+            "step's graph.",
+            "Did you add retain_graph=True to get past “Trying to backward through the graph a second time”? "
+            "Remove it: it is what kept the old graph, and .clone() would keep it too.",
+            "If you really update a tensor in place between a forward pass and its backward, update a copy, "
+            "or run the forward pass again after the update.",
+        ),
+        notebook=RETAIN_NOTEBOOK,
+        section=LOOP_SECTION,
+    ),
+    Explanation(
+        key="graph-kept-alive",
+        match="the loop checker found the graph of step",
+        title="your training loop keeps the graph of an earlier step alive.",
+        why="The exercise's checker counts the graphs the model's forward passes build. In a right loop each "
+            "graph is dropped once its step is over. Here something from an earlier step still refers to its "
+            "graph: a loss total or a list of losses kept as tensors, or a state carried into the next step "
+            "without .detach(). Nothing fails yet, but memory grows with every step.",
+        fix="Keep numbers as Python numbers (total += loss.item(), losses.append(loss.item())), and .detach() "
+            "whatever you carry into the next step.",
+        notebook=RETAIN_NOTEBOOK,
+        section=LOOP_SECTION,
+    ),
+    Explanation(
+        key="graph-retained",
+        match="the loop checker found",
+        pattern=r"still held in step",
+        title="a backward pass in your loop kept the tensors it should have freed (retain_graph=True).",
+        why="A backward pass frees the saved tensors it walks through, unless it is told retain_graph=True. "
+            "The exercise's checker found the saved tensors of an earlier step still held after a backward pass "
+            "went through them, so every step's forward memory stays alive.",
+        fix="Remove retain_graph=True. If a second backward pass then fails, find the tensor from an earlier "
+            "step that is still attached and .detach() it; keep retain_graph=True only for a graph you really "
+            "walk twice, and only on the calls before the last.",
+        notebook=RETAIN_NOTEBOOK,
+        section=LOOP_SECTION,
     ),
 )
 
 
 def explain(err: BaseException | str) -> Explanation | None:
-    """A plain-language explanation of an autograd error (an exception or its message); None if unknown."""
+    """A plain-language explanation of an autograd error (an exception or its message); None if unknown.
+
+    The explanation depends on what the message says: the version error of a tensor saved by an operation
+    is explained as an in-place change of that result, the same error for a weight as what a training loop
+    that keeps old graphs runs into after optimizer.step().
+    """
     try:
         text = str(err).lower()
     except Exception:  # noqa: BLE001 - an exception whose __str__ fails is simply not one we know
         return None
     for explanation in EXPLANATIONS:
-        if explanation.match in text:
+        if explanation.matches(text):
             return explanation
     return None
 

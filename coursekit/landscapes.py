@@ -14,6 +14,8 @@ from typing import Literal
 
 import torch
 
+from coursekit.threads import one_thread
+
 __all__ = [
     "ELONGATED_KAPPA",
     "LANDSCAPES",
@@ -202,13 +204,14 @@ def descend(fn: Callable[[torch.Tensor], torch.Tensor], x0: torch.Tensor, *, lr:
     buf = torch.zeros_like(x)
     path = [x]
     nan = torch.full((), float("nan"), dtype=x.dtype, device=x.device)
-    for _ in range(steps):
-        g = gradient(fn, x)
-        # buf_t = β buf_{t−1} + g_t (buf_0 = 0, so the first buffer is g_1); x_t = x_{t−1} − lr · buf_t
-        buf = beta_t * buf + g
-        x = x - lr_t * buf
-        bad = ~torch.isfinite(x).all(-1, keepdim=True) | (x.abs().amax(-1, keepdim=True) > blowup)
-        x = torch.where(bad, nan, x)
-        buf = torch.where(bad, nan, buf)
-        path.append(x)
+    with one_thread():  # many steps on small tensors: one CPU thread is the fastest
+        for _ in range(steps):
+            g = gradient(fn, x)
+            # buf_t = β buf_{t−1} + g_t (buf_0 = 0, so the first buffer is g_1); x_t = x_{t−1} − lr · buf_t
+            buf = beta_t * buf + g
+            x = x - lr_t * buf
+            bad = ~torch.isfinite(x).all(-1, keepdim=True) | (x.abs().amax(-1, keepdim=True) > blowup)
+            x = torch.where(bad, nan, x)
+            buf = torch.where(bad, nan, buf)
+            path.append(x)
     return torch.stack(path)

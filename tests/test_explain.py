@@ -8,11 +8,13 @@ from pathlib import Path
 
 import pytest
 import torch
+import torch.nn.functional as F
 from IPython.core.interactiveshell import InteractiveShell
 
 import coursekit
 import coursekit.explain as explain_module
-from coursekit.explain import EXPLANATIONS, explain
+from coursekit.exercises._loop_checker import gan_setup, regression_setup, rnn_setup, two_head_setup
+from coursekit.explain import EXPLANATIONS, LOOP_SECTION, explain
 
 NOTEBOOKS = Path(__file__).resolve().parent.parent / "notebooks"
 ANSI = re.compile(r"\x1b\[[0-9;]*m")
@@ -46,8 +48,25 @@ def _saved_modified():
     e.sum().backward()
 
 
+def _weight_changed_after_step():
+    layer = torch.nn.Linear(3, 2)
+    loss = layer(torch.ones(4, 3, requires_grad=True)).pow(2).sum()
+    with torch.no_grad():
+        layer.weight.add_(1.0)  # what optimizer.step() does to every weight
+    loss.backward()
+
+
+def _leaf_changed():
+    w = torch.ones(3, requires_grad=True)
+    y = (w * w).sum()
+    with torch.no_grad():
+        w -= 0.1  # a hand-written update step
+    y.backward()
+
+
 REAL_ERRORS = [(_backward_twice, "backward-twice"), (_no_grad, "no-grad"), (_leaf_in_place, "leaf-in-place"),
-               (_non_scalar, "non-scalar-backward"), (_saved_modified, "saved-tensor-modified")]
+               (_non_scalar, "non-scalar-backward"), (_saved_modified, "saved-tensor-modified"),
+               (_weight_changed_after_step, "weight-changed-after-step"), (_leaf_changed, "weight-changed-after-step")]
 
 
 def _raised(make) -> BaseException:
@@ -189,3 +208,94 @@ def test_differentiating_a_plain_gradient_points_to_create_graph():
     explanation = explain(info.value)
     assert explanation is not None and explanation.key == "no-grad"
     assert "create_graph=True" in explanation.fix and "create_graph=True" in explanation.why
+
+
+# --- the four broken loops of 06's lab, with their real exceptions ---------------------------------------------
+
+def _steps(steps):
+    gen = torch.Generator().manual_seed(0)
+    return [torch.randn(8, 3, generator=gen, dtype=torch.float64) for _ in range(steps)]
+
+
+def _rnn_loop(*, retain=False):
+    cell, head, opt = rnn_setup(watch=False)
+    h = torch.zeros(8, 8, dtype=torch.float64)
+    for x in _steps(4):
+        h = cell(x, h)  # h carries the previous step's graph
+        loss = head(h).pow(2).mean()
+        opt.zero_grad()
+        loss.backward(retain_graph=retain)
+        opt.step()
+
+
+def _running_total_loop(*, retain=False):
+    model, opt = regression_setup(watch=False)
+    loss = 0.0
+    for x in _steps(4):
+        loss += model(x).pow(2).mean()  # the running total is backpropagated
+        opt.zero_grad()
+        loss.backward(retain_graph=retain)
+        opt.step()
+
+
+def _gan_loop():
+    G, D, opt_g, opt_d = gan_setup(watch=False)
+    for x in _steps(2):
+        fake = G(x[:, :2])
+        d_loss = F.softplus(-D(x[:, 1:])).mean() + F.softplus(D(fake)).mean()  # fake not detached
+        opt_d.zero_grad()
+        d_loss.backward()
+        opt_d.step()
+        g_loss = F.softplus(-D(fake)).mean()
+        opt_g.zero_grad()
+        g_loss.backward()
+        opt_g.step()
+
+
+def _two_losses_loop():
+    trunk, head_reg, head_cls, opt = two_head_setup(watch=False)
+    for x in _steps(2):
+        features = trunk(torch.cat([x, x[:, :1]], dim=1))
+        loss_reg = head_reg(features).pow(2).mean()
+        loss_cls = F.cross_entropy(head_cls(features), torch.zeros(8, dtype=torch.long))
+        opt.zero_grad()
+        loss_reg.backward()
+        loss_cls.backward()
+        opt.step()
+
+
+LOOPS = [(_rnn_loop, "backward-twice"), (_running_total_loop, "backward-twice"), (_gan_loop, "backward-twice"),
+         (_two_losses_loop, "backward-twice"), (lambda: _rnn_loop(retain=True), "weight-changed-after-step"),
+         (lambda: _running_total_loop(retain=True), "weight-changed-after-step")]
+
+
+@pytest.mark.parametrize("loop,key", LOOPS, ids=["rnn", "running-total", "gan", "two-losses", "rnn-retain",
+                                                 "running-total-retain"])
+def test_the_broken_loops_get_the_loop_explanation(loop, key):
+    explanation = explain(_raised(loop))
+    assert explanation is not None and explanation.key == key
+    assert explanation.section == LOOP_SECTION and explanation.section in _headings(explanation.notebook)
+    first = explanation.steps[0]
+    assert "earlier iteration" in first and "detach" in first.lower()  # the first thing to ask
+    text = repr(explanation)
+    assert ".clone()" not in text.split("Learn more")[0] or "would keep it too" in text
+
+
+def test_second_backward_advice_comes_in_order():
+    explanation = explain(_raised(_backward_twice))
+    detach, retain, genuine = explanation.steps
+    assert "detach" in detach.lower() and ".item()" in detach
+    assert "retain_graph=True" in retain and "memory grows" in retain and "optimizer.step()" in retain \
+        and "in-place version error" in retain
+    assert "p[1] and p[2]" in genuine and "two losses" in genuine and "retain_graph=True" in genuine
+    html = explanation._repr_html_()
+    assert html.index("earlier iteration") < html.index("memory grows") < html.index("p[1] and p[2]")
+    assert "<ol" in html and html.count("<li>") == 3
+    lines = repr(explanation).splitlines()
+    assert [line.strip()[:2] for line in lines if line.strip()[:2] in ("1.", "2.", "3.")] == ["1.", "2.", "3."]
+
+
+def test_version_error_of_an_operations_result_keeps_the_in_place_advice():
+    explanation = explain(_raised(_saved_modified))
+    assert explanation.key == "saved-tensor-modified" and explanation.section == "4. Which operations save tensors"
+    assert "out-of-place" in explanation.fix

@@ -5,9 +5,11 @@ from __future__ import annotations
 import matplotlib
 import pytest
 import torch
+from matplotlib.colors import to_hex
+from matplotlib.patches import FancyArrowPatch, Patch
 from matplotlib.text import Annotation
 
-from coursekit.graph import AutogradGraph, draw_graph, graph_data
+from coursekit.graph import AutogradGraph, _legend_handles, draw_graph, graph_data
 from coursekit.plots import color, figure
 
 matplotlib.use("Agg")
@@ -123,7 +125,7 @@ def test_draw_graph_marks_freed_tensors_and_accepts_graph_data():
     assert isinstance(graph, AutogradGraph)
     fig, ax = figure(width=8, height=2.5)
     draw_graph(graph, ax, title="after", legend=False)
-    assert "saved result:\nfreed" in _texts(ax)
+    assert "result: freed" in _texts(ax)
     assert ax.get_title() == "after" and ax.get_legend() is None
 
 
@@ -147,8 +149,135 @@ def test_each_saved_tensor_gets_its_own_note_held_or_freed():
     fig, ax = figure(width=8, height=3)
     draw_graph(z, ax, names={"b": b, "z": z})
     notes = {t.get_text(): t for t in ax.texts if isinstance(t, Annotation) and t.arrow_patch is None}
-    assert set(notes) == {"saved result:\nfreed", "saves other\n(2,)", "saves self\n(2,)"}
-    assert notes["saved result:\nfreed"].get_fontstyle() == "italic"
+    assert set(notes) == {"result: freed", "saves other\n(2,)", "saves self\n(2,)"}
+    assert notes["result: freed"].get_fontstyle() == "italic"
+    assert notes["result: freed"].get_bbox_patch().get_linestyle() == "--"
     assert notes["saves self\n(2,)"].get_color() == color("vermillion")
     assert "2 saved tensor(s) held, 1 freed" in ax.get_title()
     fig.canvas.draw()
+
+
+# --- several outputs, the walked path, arrow direction and legend ----------------------------------------------
+
+def _two_outputs():
+    a = torch.tensor([1.0, 2.0, 3.0], dtype=torch.float64, requires_grad=True)
+    p = torch.softmax(a, dim=0)
+    p1, p2 = p[1], p[2]
+    return a, p1, p2, {"a": a, "p[1]": p1, "p[2]": p2}
+
+
+def test_several_outputs_share_the_softmax_node():
+    a, p1, p2, names = _two_outputs()
+    graph = graph_data([p1, p2], names=names)
+    assert [n.label for n in graph.outputs] == ["p[1]", "p[2]"]
+    softmax = graph.node("Softmax")
+    selects = [n for n in graph.nodes if n.label == "Select"]
+    assert len(selects) == 2 and sum(1 for n in graph.nodes if n.label == "Softmax") == 1
+    assert {(softmax.id, s.id) for s in selects} <= set(graph.edges)  # one Softmax feeds both
+    assert all(n.depth == 0 for n in graph.outputs) and softmax.depth == 2 and graph.node("a").depth == 3
+    assert len(graph.saved) == 1 and not any(n.walked for n in graph.nodes)
+    with pytest.raises(TypeError):
+        graph_data([p1, "p2"])
+
+
+def test_walked_marks_the_first_backwards_path_and_what_it_freed():
+    a, p1, p2, names = _two_outputs()
+    torch.autograd.grad(p1, a)
+    graph = graph_data([p1, p2], names=names, walked=p1)
+    walked = {(n.kind, n.label) for n in graph.nodes if n.walked}
+    assert walked == {("output", "p[1]"), ("operation", "Select"), ("operation", "Softmax"), ("leaf", "a")}
+    second_select = [n for n in graph.nodes if n.label == "Select" and not n.walked]
+    assert len(second_select) == 1 and not graph.node("p[2]").walked
+    # what the first backward freed lies on its path
+    assert all(node.walked for node, s in graph.saved if s.freed) and graph.freed_count == 1
+    assert len(graph.walked_edges) == 3 and "(walked)" in repr(graph)
+    with pytest.raises(RuntimeError, match="second time"):
+        torch.autograd.grad(p2, a)
+
+
+def _arrows(ax):
+    return [t for t in ax.texts if isinstance(t, Annotation) and t.arrow_patch is not None]
+
+
+def test_arrows_point_the_way_backward_walks_and_the_walked_path_stands_out():
+    a, p1, p2, names = _two_outputs()
+    torch.autograd.grad(p1, a)
+    fig, ax = figure(width=8, height=3.6)
+    draw_graph(graph_data([p1, p2], names=names, walked=p1), ax)
+    fig.canvas.draw()
+    arrows = _arrows(ax)
+    assert len(arrows) == 5
+    for arrow in arrows:
+        (x0, _), (x1, _) = arrow.arrow_patch.get_path().vertices[[0, -1]]
+        assert x1 < x0  # every arrow runs from a node to its inputs: right to left, as backward walks
+    purple = [a for a in arrows if to_hex(a.arrow_patch.get_edgecolor()) == color("purple").lower()]
+    assert len(purple) == 3 and all(a.arrow_patch.get_linewidth() > 2 for a in purple)
+    boxes = {t.get_text().split("\n")[0]: t.get_bbox_patch() for t in ax.texts if not isinstance(t, Annotation)}
+    assert to_hex(boxes["a"].get_edgecolor()) == color("purple").lower()
+    assert to_hex(boxes["p[2]"].get_edgecolor()) == color("green").lower()
+
+
+def test_legend_markers_are_what_the_figure_draws():
+    b = torch.tensor([1.0, 2.0], requires_grad=True)
+    e, m = b.exp(), b * b
+    z = e.sum() + m.sum()
+    e.sum().backward()
+    fig, ax = figure(width=9, height=3)
+    draw_graph(graph_data(z, names={"b": b, "z": z}, walked=e), ax)
+    legend = ax.get_legend()
+    handles = dict(zip([t.get_text() for t in legend.get_texts()], legend.legend_handles, strict=True))
+    notes = {t.get_text(): t.get_bbox_patch() for t in ax.texts if isinstance(t, Annotation) and t.arrow_patch is None}
+    held, freed = handles["saved tensor, held"], handles["saved tensor, freed"]
+    assert isinstance(held, Patch) and isinstance(freed, Patch)
+    assert to_hex(held.get_edgecolor()) == to_hex(notes["saves self\n(2,)"].get_edgecolor())
+    assert to_hex(freed.get_edgecolor()) == to_hex(notes["result: freed"].get_edgecolor())
+    # the handles the legend is built from carry the notes' own line style too (held solid, freed dashed)
+    styles = {h.get_label(): h.get_linestyle() for h in _legend_handles(graph_data(z)) if isinstance(h, Patch)}
+    assert styles["saved tensor, freed"] == notes["result: freed"].get_linestyle() == "--"
+    assert styles["saved tensor, held"] == notes["saves self\n(2,)"].get_linestyle() == "solid"
+    arrow_labels = [k for k, h in handles.items() if isinstance(h, FancyArrowPatch)]
+    assert arrow_labels == ["backward pass: node → its inputs", "walked by the backward pass"]
+    assert "backward node (grad_fn) of an operation" in handles
+
+
+def test_box_text_keeps_clear_of_its_border():
+    w = torch.ones(512, 512, requires_grad=True)
+    loss = (torch.ones(4, 512) @ w).tanh().sum()
+    fig, ax = figure(width=8, height=3)
+    draw_graph(loss, ax, names={"w": w, "loss": loss})
+    fig.canvas.draw()
+    renderer = fig.canvas.get_renderer()
+    for text in ax.texts:
+        patch = text.get_bbox_patch()
+        if patch is None:
+            continue
+        inner, outer = text.get_window_extent(renderer), patch.get_window_extent(renderer)
+        margin = min(inner.x0 - outer.x0, outer.x1 - inner.x1, inner.y0 - outer.y0, outer.y1 - inner.y1)
+        assert margin >= 3, (text.get_text(), margin)  # pixels at the figure's dpi
+
+
+def test_reading_a_graph_does_not_keep_it_alive():
+    import gc
+    import weakref
+
+    alive = []
+
+    class Box:
+        def __init__(self, t):
+            self.t = t.detach()
+
+    def pack(t):
+        box = Box(t)
+        alive.append(weakref.ref(box))
+        return box
+
+    w = torch.ones(3, requires_grad=True)
+    with torch.autograd.graph.saved_tensors_hooks(pack, lambda box: box.t):
+        y = w.exp().sum()
+    graph_data([y], names={"w": w, "y": y}, walked=y)
+    gc.disable()  # the graph must go with its last reference, not at some later collection
+    try:
+        del y
+        assert alive and all(ref() is None for ref in alive)
+    finally:
+        gc.enable()

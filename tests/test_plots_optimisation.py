@@ -123,3 +123,27 @@ def test_loss_curves_constant_curve_gets_a_visible_range(ax):
     lo, hi = ax.get_ylim()
     assert lo < 5 < hi and ax.get_yscale() == "linear"
     assert list(ax.get_lines()[0].get_ydata()) == [5.0] * 10
+
+
+def test_trajectories_inside_stop_at_the_first_point_outside_the_window(ax):
+    plots.contour(ax, landscapes.landscape("elongated"))
+    limits = (ax.get_xlim(), ax.get_ylim())
+    bad = landscapes.descend(landscapes.elongated, torch.tensor([-2.5, 1.0], dtype=torch.float64), lr=0.21,
+                             steps=80)
+    good = landscapes.descend(landscapes.elongated, torch.tensor([-2.5, 1.0], dtype=torch.float64), lr=0.1,
+                              steps=80)
+    plots.trajectories(ax, {"lr = 0.21": bad, "lr = 0.1": good}, inside=True, linestyles=["--", "-"],
+                       widths=[3.0, 1.0])
+    assert (ax.get_xlim(), ax.get_ylim()) == limits
+    outside = (bad[:, 1].abs() > 1.5) | (bad[:, 0].abs() > 3)
+    first_out = int(outside.to(torch.int8).argmax())
+    labels = [t.get_text() for t in ax.get_legend().get_texts()]
+    assert labels == [f"lr = 0.21 (leaves the plot after {first_out} steps)", "lr = 0.1"]
+    bad_line, good_line = (li for li in ax.get_lines() if li.get_label() in labels)
+    assert len(bad_line.get_xdata()) == first_out + 1   # up to and including the first point outside
+    assert len(good_line.get_xdata()) == 81
+    assert (bad_line.get_linestyle(), bad_line.get_linewidth()) == ("--", 3.0)
+    assert (good_line.get_linestyle(), good_line.get_linewidth()) == ("-", 1.0)
+    # the run that left gets no end star (its end is not on the plot); the other one does
+    stars = [li for li in ax.get_lines() if li.get_marker() == "*"]
+    assert len(stars) == 1 and stars[0].get_xydata()[0] == pytest.approx(good[-1].numpy())

@@ -93,60 +93,6 @@ register(Exercise(
 ))
 
 
-# --- survives_second_backward (a value exercise) ------------------------------------------------------------
-
-#: The graphs the notebook asks about (a is a leaf with requires_grad=True), in the order it lists them.
-SECOND_BACKWARD_GRAPHS: tuple[str, ...] = ("(a + 1).sum()", "(a * a).sum()", "(3 * a).sum()",
-                                           "a.exp().sum()", "a.sum() + a.mean()")
-
-
-def survives_second_backward() -> dict[str, bool]:
-    """Reference: for each graph, whether a second y.backward() without retain_graph runs without an error."""
-    # Addition, sum and mean keep only shapes and sizes for their backward; multiplication keeps its
-    # operands (a constant too, as a tensor) and exp keeps its output, and backward frees those.
-    return {"(a + 1).sum()": True, "(a * a).sum()": False, "(3 * a).sum()": False,
-            "a.exp().sum()": False, "a.sum() + a.mean()": True}
-
-
-register(Exercise(
-    id="survives_second_backward",
-    notebook=NOTEBOOK,
-    kind="value",
-    title="Which graphs survive a second backward without retain_graph?",
-    signature="survives_second_backward = {graph: True or False, ...}",
-    reference=survives_second_backward,
-    public_cases=lambda: [Case(label="a dict of the five graphs from the notebook")],
-    hints=(
-        "A second backward fails exactly when the first one freed a saved tensor. Look at the `_saved_*` "
-        "attributes of each grad_fn (or draw the graph) to see which operations save tensors.",
-        "Addition, sum and mean need only shapes for their backward; multiplication needs its operands, and "
-        "exp needs its output.",
-    ),
-    mistakes=(
-        Mistake("always-fails",
-                "Not every graph frees something: an operation whose backward needs only shapes (add, sum, "
-                "mean) saves no tensor, so a second backward through it runs.",
-                wrong=lambda: dict.fromkeys(SECOND_BACKWARD_GRAPHS, False)),
-        Mistake("constant-not-saved",
-                "3 * a saves the constant 3 (as a tensor) for its backward, and the first backward frees it, "
-                "so the second one fails like a * a.",
-                wrong=lambda: {**survives_second_backward(), "(3 * a).sum()": True}),
-        Mistake("addition-saves",
-                "a + 1 saves nothing: the gradient of a sum passes through unchanged, so (a + 1).sum() can be "
-                "walked twice.",
-                wrong=lambda: {**survives_second_backward(), "(a + 1).sum()": False}),
-        Mistake("mean-saves",
-                "sum and mean save no tensor: their backward needs only the input's shape (mean's 1/N is a "
-                "plain number), so a second backward through a.sum() + a.mean() runs.",
-                wrong=lambda: {**survives_second_backward(), "a.sum() + a.mean()": False}),
-        Mistake("always-works",
-                "A graph that saved tensors cannot be walked twice: the first backward frees them. Which of "
-                "these graphs contain an operation that saves a tensor?",
-                wrong=lambda: dict.fromkeys(SECOND_BACKWARD_GRAPHS, True)),
-    ),
-))
-
-
 # --- sgd_steps ----------------------------------------------------------------------------------------------
 
 def sgd_steps(w0: torch.Tensor, x: torch.Tensor, y: torch.Tensor, lr: float, steps: int) -> torch.Tensor:

@@ -234,7 +234,9 @@ _WARM = ("math", "cmath", "statistics", "random", "itertools", "functools", "ope
          "torch.autograd", "torch.autograd.functional", "torch.autograd.gradcheck", "torch.func",
          "torch.optim", "torch.utils.data", "torch.testing", "torch.distributions", "torch.linalg",
          "torch.special", "matplotlib.pyplot", "matplotlib.colors", "matplotlib.cm", "matplotlib.animation",
-         "mpl_toolkits.mplot3d", "IPython.display", "ipywidgets")
+         "mpl_toolkits.mplot3d", "IPython.display", "ipywidgets",
+         # the first torch.optim optimizer a process builds imports torch._dynamo (about 1.5 s of CPU)
+         "torch._dynamo")
 
 
 def _warm_imports() -> None:

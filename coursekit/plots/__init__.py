@@ -21,6 +21,7 @@ from coursekit.plots.optimisation import (
 )
 from coursekit.plots.softmax import jacobian_heatmap, probability_bars
 from coursekit.plots.style import PALETTE, color, figure, finish, style_axes
+from coursekit.plots.surfaces import eigenvalue_spectrum, index_vs_loss, slice_contours, slice_lines
 
 __all__ = ["PALETTE", "color", "figure", "finish", "style_axes"]
 __all__ += ["activation_gallery", "decision_regions", "gradient_norms_by_layer", "grouped_bars", "layer_histograms"]
@@ -29,3 +30,4 @@ __all__ += ["contour", "critical_points", "function_and_derivative", "gradient_f
             "surface", "trajectories"]
 __all__ += ["jacobian_heatmap", "probability_bars"]
 __all__ += ["decision_boundary", "layer_stats", "training_curves"]
+__all__ += ["eigenvalue_spectrum", "index_vs_loss", "slice_contours", "slice_lines"]

@@ -26,15 +26,48 @@ def _np(values: ArrayLike) -> np.ndarray:
     return np.asarray(values, dtype=np.float64)
 
 
+def _jumps(x: np.ndarray, values: np.ndarray) -> np.ndarray:
+    """Indices i where a sampled function jumps between x[i] and x[i + 1] (a step, not a steep slope)."""
+    steps = np.abs(np.diff(values))
+    span = float(values.max() - values.min()) or 1.0
+    typical = float(np.median(steps)) if steps.size else 0.0
+    return np.flatnonzero((steps > 0.05 * span) & (steps > 10 * typical))
+
+
 def activation_gallery(axes: Sequence[Axes], x: torch.Tensor,
                        pairs: Mapping[str, tuple[Callable[[torch.Tensor], torch.Tensor],
                                                  Callable[[torch.Tensor], torch.Tensor]]]) -> Sequence[Axes]:
-    """One Axes per name -> (f, f'): the function and its derivative side by side on the same x axis."""
+    """One Axes per name -> (f, f'): the function and its derivative side by side on the same x axis.
+
+    Where f' jumps (a kink of f, e.g. ReLU at 0) the dashed curve is broken instead of joined by a vertical
+    line; when the grid holds the kink x = 0 exactly, a filled dot marks the value f' returns there (the
+    convention, e.g. ReLU'(0) = 0) and an open circle the other one-sided limit.
+    """
     flat = list(np.ravel(np.asarray(axes, dtype=object)))
     if len(flat) < len(pairs):
         raise ValueError(f"need {len(pairs)} axes for {len(pairs)} functions, got {len(flat)}")
+    xs = _np(x)
     for ax, (name, (f, df)) in zip(flat, pairs.items(), strict=False):
-        function_and_derivative(ax, x, f(x), df(x), f_label=name, df_label=f"{name}′", title=name)
+        fx, dfx = _np(f(x)), _np(df(x))
+        cuts = _jumps(xs, dfx)
+        # NaN between the two sides of each jump: the line stops instead of drawing the jump
+        x_line = np.insert(xs, cuts + 1, np.nan)
+        df_line = np.insert(dfx, cuts + 1, np.nan)
+        function_and_derivative(ax, xs, fx, np.full_like(fx, np.nan), f_label=name, df_label=f"{name}′",
+                                title=name)
+        ax.lines[-1].set_data(x_line, df_line)
+        for i in cuts:
+            # the kink is a grid point only when one side of the jump is exactly where f' switches branch;
+            # for the course's activations that is x = 0, so it is marked when the grid holds 0 exactly
+            at = next((j for j in (i, i + 1) if xs[j] == 0), None)
+            if at is None:
+                continue
+            other = i + 1 if at == i else i
+            ax.plot(xs[at], dfx[at], "o", ms=5, color=color("orange"), mec="black", mew=0.6, zorder=5,
+                    label=f"{name}′(0) = {dfx[at]:.3g} as computed")
+            ax.plot(xs[at], dfx[other], "o", ms=5, mfc="white", mec=color("orange"), mew=1.2, zorder=5)
+        ax.relim()
+        ax.autoscale_view()
         ax.legend(frameon=False, fontsize=8, loc="upper left")
     for ax in flat[len(pairs):]:
         ax.set_visible(False)

@@ -10,6 +10,7 @@ from collections.abc import Callable, Mapping, Sequence
 import numpy as np
 from matplotlib.axes import Axes
 from matplotlib.colors import LinearSegmentedColormap
+from matplotlib.ticker import FixedLocator, MaxNLocator
 
 from coursekit.plots.style import PALETTE, color, style_axes
 
@@ -100,17 +101,27 @@ def training_curves(ax: Axes, series: Mapping[str, Sequence[float]], *, ylabel: 
 
 
 def layer_stats(ax: Axes, stats: Mapping[str, Sequence[float]], *, ylabel: str = "std of activations",
-                logy: bool = True, title: str | None = None) -> Axes:
-    """A per-layer statistic (e.g. the activations' std) for several settings, layer 1 ... L on the x axis."""
+                logy: bool = True, title: str | None = None, hline: float | None = None,
+                hline_label: str | None = None) -> Axes:
+    """A per-layer statistic (e.g. the activations' std) for several settings, layer 1 ... L on the x axis.
+
+    `hline` draws a dashed reference level (e.g. 1, the scale a well-initialised network keeps).
+    """
     if not stats:
         raise ValueError("layer_stats needs at least one setting")
+    if hline is not None:
+        ax.axhline(hline, color=PALETTE["black"], linestyle="--", linewidth=1.0, label=hline_label, zorder=1)
     for i, (name, values) in enumerate(stats.items()):
         values = _as_numpy(values).astype(np.float64)
         layers = np.arange(1, len(values) + 1)
         ax.plot(layers, values, color=color(i), marker=_MARKERS[i % len(_MARKERS)], linewidth=1.4, label=name)
     if logy:
         ax.set_yscale("log")
-    ax.set_xticks(np.arange(1, max(len(v) for v in stats.values()) + 1))
+    layers = max(len(v) for v in stats.values())
+    # every layer gets a tick up to 12 layers; beyond that, about 10 whole-number ticks
+    ax.xaxis.set_major_locator(MaxNLocator(integer=True, nbins=10) if layers > 12 else
+                               FixedLocator(np.arange(1, layers + 1)))
+    ax.set_xlim(0.5, layers + 0.5)
     style_axes(ax, title=title or f"{ylabel.capitalize()} layer by layer", xlabel="layer", ylabel=ylabel,
                legend=True)
     return ax

@@ -107,21 +107,46 @@ def _finite_prefix(path: np.ndarray) -> tuple[np.ndarray, bool]:
     return path[:stop], stop < len(path)
 
 
+def _inside_prefix(path: np.ndarray, xlim: Limits, ylim: Limits) -> tuple[np.ndarray, bool]:
+    """The rows up to (and including) the first one outside the window, and whether any row was cut."""
+    out = (path[:, 0] < xlim[0]) | (path[:, 0] > xlim[1]) | (path[:, 1] < ylim[0]) | (path[:, 1] > ylim[1])
+    if not out.any():
+        return path, False
+    stop = int(np.argmax(out))
+    return path[: stop + 1], True
+
+
 def trajectories(ax: Axes, paths: Mapping[str, np.ndarray | torch.Tensor], *,
-                 colors: Sequence[str] | None = None, title: str | None = None, legend: bool = True) -> Axes:
+                 colors: Sequence[str] | None = None, title: str | None = None, legend: bool = True,
+                 inside: bool = False, linestyles: Sequence[str] | None = None,
+                 widths: Sequence[float] | None = None) -> Axes:
     """Descent paths (arrays of shape (T, 2)) as lines with a start dot and an end star; axis limits kept.
 
-    A path whose points turn NaN/inf is drawn up to its last finite point, labelled "diverged".
+    A path whose points turn NaN/inf is drawn up to its last finite point, labelled "diverged". With
+    `inside`, a path that leaves the axes' window is drawn only up to its first point outside (so a
+    divergent run cannot zig-zag across the others), labelled "leaves the plot after k steps".
+    `linestyles` and `widths` (cycled) tell apart paths that run on top of one another.
     """
     xlim, ylim = ax.get_xlim(), ax.get_ylim()
     for i, (label, path) in enumerate(paths.items()):
         pts, diverged = _finite_prefix(np.asarray(torch.as_tensor(path, dtype=torch.float64)))
+        left = False
+        if inside:
+            pts, left = _inside_prefix(pts, xlim, ylim)
         c = colors[i % len(colors)] if colors else color(i)
-        text = f"{label} (diverged after {max(len(pts) - 1, 0)} steps)" if diverged else label
-        ax.plot(pts[:, 0], pts[:, 1], "-", color=c, lw=1.6, marker=".", ms=4, label=text)
+        if left:
+            text = f"{label} (leaves the plot after {len(pts) - 1} steps)"
+        elif diverged:
+            text = f"{label} (diverged after {max(len(pts) - 1, 0)} steps)"
+        else:
+            text = label
+        ls = linestyles[i % len(linestyles)] if linestyles else "-"
+        lw = widths[i % len(widths)] if widths else 1.6
+        ax.plot(pts[:, 0], pts[:, 1], ls=ls, color=c, lw=lw, marker=".", ms=4, label=text)
         if len(pts):
             ax.plot(*pts[0], "o", color=c, ms=7, mec="white")
-            ax.plot(*pts[-1], "*", color=c, ms=12, mec="black", mew=0.5)
+            if not left:
+                ax.plot(*pts[-1], "*", color=c, ms=12, mec="black", mew=0.5)
     ax.set_xlim(*xlim)
     ax.set_ylim(*ylim)
     return style_axes(ax, title=title, legend=legend, grid=False)

@@ -2,6 +2,7 @@
 
 from coursekit.widgets.activations import ActivationExplorer, render_activation_explorer
 from coursekit.widgets.base import Explorer, new_figure
+from coursekit.widgets.init_depth import InitDepthExplorer, render_init_depth
 from coursekit.widgets.optimisation import (
     GradientDescentExplorer,
     MomentumExplorer,
@@ -16,3 +17,4 @@ __all__ += ["ActivationExplorer", "render_activation_explorer"]
 __all__ += ["GradientDescentExplorer", "MomentumExplorer", "PhaseDiagramExplorer", "render_gradient_descent",
             "render_momentum", "render_phase_diagram"]
 __all__ += ["TemperatureExplorer", "render_temperature_explorer"]
+__all__ += ["InitDepthExplorer", "render_init_depth"]

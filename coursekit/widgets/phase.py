@@ -15,7 +15,7 @@ from matplotlib.figure import Figure
 from matplotlib.patches import Patch
 from matplotlib.ticker import NullLocator
 
-from coursekit import landscapes
+from coursekit import landscapes, quadratics
 from coursekit.plots.style import color, style_axes
 from coursekit.widgets.base import SLIDER_STYLE, Explorer, new_figure
 from coursekit.widgets.optimisation import (
@@ -92,21 +92,24 @@ class PhaseDiagramExplorer(Explorer):
         }
 
     def build(self, params: Mapping[str, Any]) -> Figure:
-        fig = new_figure(width=9.5, height=4.0)
+        fig = new_figure(width=9.5, height=4.6)
         fig.set_layout_engine(None)
         self.ax_p, self.ax_l = fig.subplots(1, 2)
-        fig.subplots_adjust(left=0.07, right=0.98, bottom=0.13, top=0.82, wspace=0.25)
+        # the legend sits in a strip under the title, outside the diagram, so it hides no region boundary
+        fig.subplots_adjust(left=0.07, right=0.98, bottom=0.11, top=0.71, wspace=0.25)
         self.cmap = ListedColormap([color(k) for k in _PHASE_COLORS])
         self.mesh: Any = None
         self.key: tuple[str, int] | None = None
         (self.bound,) = self.ax_p.plot([], [], "--", color="black", lw=1.4, label="lr = 2(1 + β)/L")
+        (self.best,) = self.ax_p.plot([], [], "*", ms=15, color=color("yellow"), mec="black", mew=1.2,
+                                      label="best (lr, β)", zorder=6)
         (self.marker,) = self.ax_p.plot([], [], "o", ms=10, mfc="white", mec="black", mew=2,
                                         label="chosen run", clip_on=False, zorder=5)
         words = ("converges: gap < 1e-6 × start", "oscillates: bounded, loss rose",
                  "too slow: loss only fell", "diverges")
         handles = [Patch(color=color(k), label=w) for k, w in zip(_PHASE_COLORS, words, strict=True)]
-        self.legend = self.ax_p.legend(handles=[*handles, self.bound, self.marker], frameon=True, fontsize=7,
-                                       loc="lower left", framealpha=0.9)
+        self.legend = fig.legend(handles=[*handles, self.bound, self.best, self.marker], frameon=False,
+                                 fontsize=8, ncol=4, loc="center", bbox_to_anchor=(0.5, 0.82))
         self.ax_p.set_xscale("log")
         self.ax_p.xaxis.set_minor_locator(NullLocator())
         style_axes(self.ax_p, xlabel="learning rate (log scale)", ylabel="momentum β", grid=False)
@@ -126,14 +129,20 @@ class PhaseDiagramExplorer(Explorer):
             self.mesh = self.ax_p.pcolormesh(lr_edges, beta_edges, phase, cmap=self.cmap, vmin=-0.5, vmax=3.5)
             self.ax_p.set_xlim(lr_edges[0], lr_edges[-1])
             self.ax_p.set_ylim(beta_edges[0], beta_edges[-1])
-            bound_text = self.legend.get_texts()[len(PHASES)]
+            bound_text, best_text = self.legend.get_texts()[len(PHASES): len(PHASES) + 2]
             if name == "elongated":  # the quadratic's exact stability bound, L = κ = 10
                 b = np.linspace(0.0, 0.99, 50)
-                self.bound.set_data(2 * (1 + b) / landscapes.ELONGATED_KAPPA, b)
+                kappa = landscapes.ELONGATED_KAPPA
+                self.bound.set_data(2 * (1 + b) / kappa, b)
                 bound_text.set_text("lr = 2(1 + β)/L")
+                best = quadratics.best_momentum(1.0, kappa)
+                self.best.set_data([best.lr], [best.beta])
+                best_text.set_text(f"fastest: lr = {best.lr:.3f}, β = {best.beta:.3f}")
             else:
                 self.bound.set_data([], [])
+                self.best.set_data([], [])
                 bound_text.set_text("no bound line: not a quadratic")
+                best_text.set_text("no closed-form best (lr, β)")
             self.key = (name, steps)
         self.marker.set_data([np.clip(lr, lr_edges[0], lr_edges[-1])], [beta])
         result = run(name, MOMENTUM_SETUPS[name][0], lr=lr, beta=beta, steps=steps)

@@ -117,3 +117,19 @@ def test_the_jupyterlab_anchor_is_the_heading_with_hyphens_for_spaces():
     assert jupyterlab_anchor("1. The computation graph and saved tensors") == \
         "1.-The-computation-graph-and-saved-tensors"
     assert jupyterlab_anchor("6. .grad accumulates: zero_grad") == "6.-.grad-accumulates:-zero_grad"
+
+
+def test_markdown_links_to_other_notebooks_go_to_their_pages():
+    from coursebook.pages import prepare_notebook
+
+    notebook = {"metadata": {}, "cells": [
+        {"cell_type": "markdown", "metadata": {}, "source": "# Title"},
+        {"cell_type": "markdown", "metadata": {},
+         "source": "See [06, section “3. `retain_graph`”](06_retain_graph.ipynb#3.-Without-retain_graph) and "
+                   "[05](05_softmax.ipynb); [the web](https://example.org/x.ipynb) stays."},
+    ]}
+    out = prepare_notebook(notebook, binder="https://mybinder.org/v2/gh/o/r/HEAD", download="x.ipynb")
+    text = out["cells"][1]["source"]
+    assert '<a href="06_retain_graph.html#3.-Without-retain_graph">06, section “3. <code>retain_graph</code>”</a>' \
+        in text
+    assert '<a href="05_softmax.html">05</a>' in text and "(https://example.org/x.ipynb)" in text

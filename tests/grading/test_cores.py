@@ -75,8 +75,12 @@ def test_process_tree_cpu_counts_children_and_says_none_for_a_gone_process():
     spinner = subprocess.Popen([sys.executable, "-c", "import subprocess, sys; subprocess.run([sys.executable, "
                                 "'-c', 'while True: pass'])"])
     try:
-        time.sleep(1.0)
-        used = process_tree_cpu(spinner.pid)
+        # the middle process only waits, so CPU time beyond its start-up is the grandchild's spinning; poll
+        # for it rather than sleeping a fixed second, which a loaded machine may not give the spinner
+        deadline, used = time.monotonic() + 30, None
+        while time.monotonic() < deadline and not (used is not None and used > 0.3):
+            time.sleep(0.2)
+            used = process_tree_cpu(spinner.pid)
         assert used is not None and used > 0.3, used  # the grandchild's spinning is counted
     finally:
         for child in open(f"/proc/{spinner.pid}/task/{spinner.pid}/children").read().split():

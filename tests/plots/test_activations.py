@@ -25,12 +25,44 @@ def test_gallery_draws_each_function_beside_its_derivative_and_hides_spare_axes(
     assert plots.activation_gallery(axes, x, pairs) is axes
     for ax, (name, (f, df)) in zip(axes, pairs.items(), strict=False):
         assert ax.get_title() == name
-        curves = {line.get_label(): line.get_ydata() for line in ax.get_lines() if not line.get_label().startswith("_")}
-        np.testing.assert_allclose(curves[name], f(x).numpy())
-        np.testing.assert_allclose(curves[f"{name}′"], df(x).numpy())
+        curves = {line.get_label(): line for line in ax.get_lines() if not line.get_label().startswith("_")}
+        np.testing.assert_allclose(curves[name].get_ydata(), f(x).numpy())
+        # the derivative line holds f'(x) at every grid point, with a NaN gap wherever f' jumps
+        line = curves[f"{name}′"]
+        keep = ~np.isnan(np.asarray(line.get_xdata(), dtype=float))
+        np.testing.assert_allclose(np.asarray(line.get_xdata())[keep], x.numpy())
+        np.testing.assert_allclose(np.asarray(line.get_ydata())[keep], df(x).numpy())
     assert not axes[2].get_visible()
     with pytest.raises(ValueError, match="need 2 axes"):
         plots.activation_gallery(axes[:1], x, pairs)
+
+
+def test_gallery_breaks_derivative_jumps_and_marks_the_value_at_the_kink():
+    axes = _axes(2)
+    x = torch.arange(-300, 301, dtype=torch.float64) / 100          # 0 exactly on the grid
+    slope = 0.1
+    pairs = {"ReLU": (torch.relu, lambda t: (t > 0).to(t.dtype)),
+             "Leaky": (lambda t: torch.where(t > 0, t, slope * t),
+                       lambda t: torch.where(t > 0, 1.0, slope).to(t.dtype))}
+    plots.activation_gallery(axes, x, pairs)
+    for ax, (name, left) in zip(axes, (("ReLU", 0.0), ("Leaky", slope)), strict=True):
+        line = next(li for li in ax.get_lines() if li.get_label() == f"{name}′")
+        xs, ys = np.asarray(line.get_xdata(), dtype=float), np.asarray(line.get_ydata(), dtype=float)
+        gap = np.flatnonzero(np.isnan(ys))
+        assert len(gap) == 1 and xs[gap[0] - 1] == 0 and xs[gap[0] + 1] == pytest.approx(0.01)
+        # no drawn segment (two consecutive points, both finite) crosses the jump
+        drawn = ~np.isnan(ys[:-1]) & ~np.isnan(ys[1:])
+        assert np.abs(np.diff(ys))[drawn].max() < 0.5
+        filled = next(li for li in ax.get_lines() if li.get_label().startswith(f"{name}′(0)"))
+        assert filled.get_xdata()[0] == 0.0 and filled.get_ydata()[0] == pytest.approx(left)
+        assert f"= {left:.3g}" in filled.get_label()
+        hollow = [li for li in ax.get_lines() if li.get_markerfacecolor() == "white"]
+        assert len(hollow) == 1 and hollow[0].get_ydata()[0] == 1.0
+    # a smooth derivative gets neither a gap nor a dot
+    ax = _axes()
+    plots.activation_gallery([ax], x, {"tanh": (torch.tanh, lambda t: 1 - torch.tanh(t) ** 2)})
+    assert not any(np.isnan(np.asarray(li.get_ydata(), dtype=float)).any() for li in ax.get_lines())
+    assert len(ax.get_lines()) == 3  # the zero line, f and f'
 
 
 def test_gradient_norms_are_on_a_log_axis_one_line_per_activation():

@@ -79,3 +79,17 @@ def test_layer_stats_puts_layers_one_to_L_on_the_x_axis():
     assert ax.get_yscale() == "log" and ax.get_xlabel() == "layer" and ax.get_title() == "t"
     with pytest.raises(ValueError):
         plots.layer_stats(ax, {})
+
+
+def test_layer_stats_reference_line_and_ticks_for_deep_stacks():
+    ax = _axes()
+    stats = {"He": [0.8] * 20, "default": [0.4**k for k in range(1, 21)]}
+    plots.layer_stats(ax, stats, hline=1.0, hline_label="1: the input's scale")
+    ref = [line for line in ax.get_lines() if line.get_label() == "1: the input's scale"]
+    assert len(ref) == 1 and list(ref[0].get_ydata()) == [1.0, 1.0] and ref[0].get_linestyle() == "--"
+    ticks = [t for t in ax.get_xticks() if 1 <= t <= 20]
+    assert ticks == [int(t) for t in ticks] and 5 <= len(ticks) <= 11  # whole layers, not all twenty
+    assert ax.get_xlim() == (0.5, 20.5)
+    short = _axes()
+    plots.layer_stats(short, {"a": [1.0, 2.0, 3.0, 4.0]})
+    assert list(short.get_xticks()) == [1, 2, 3, 4]

@@ -272,3 +272,26 @@ def test_render_functions_return_figures_with_the_defaults():
         assert len(fig.axes) == 2 and fig._suptitle.get_text()
     with pytest.raises(TypeError, match="known"):
         render_gradient_descent(learning_rate=0.1)
+
+
+def test_phase_diagram_marks_the_best_momentum_parameters_and_keeps_its_legend_off_the_diagram():
+    from coursekit import quadratics
+
+    explorer = PhaseDiagramExplorer()
+    fig = explorer.render()
+    best = quadratics.best_momentum(1.0, landscapes.ELONGATED_KAPPA)
+    assert (explorer.best.get_xdata()[0], explorer.best.get_ydata()[0]) == pytest.approx((best.lr, best.beta))
+    texts = [t.get_text() for t in explorer.legend.get_texts()]
+    assert f"fastest: lr = {best.lr:.3f}, β = {best.beta:.3f}" in texts
+    fig.canvas.draw()
+    box = explorer.legend.get_window_extent()
+    for ax in fig.axes:
+        assert not box.overlaps(ax.get_window_extent())
+    # the best point lies in the converging region of the diagram, below the stability line
+    lr_edges, beta_edges, phase = phase_grid("elongated", steps=100)
+    i = np.searchsorted(beta_edges, best.beta) - 1
+    j = np.searchsorted(lr_edges, best.lr) - 1
+    assert PHASES[phase[i, j]] == "converges" and best.lr < 2 * (1 + best.beta) / landscapes.ELONGATED_KAPPA
+    explorer.set(function="rosenbrock", lr=1e-3, beta=0.9)
+    assert len(explorer.best.get_xdata()) == 0
+    assert "no closed-form best (lr, β)" in [t.get_text() for t in explorer.legend.get_texts()]

@@ -91,6 +91,24 @@ def _book_links(data: dict[str, Any]) -> dict[str, Any]:
     return {**data, "text/html": linked}
 
 
+# a markdown cell's link to a notebook beside it, as JupyterLab follows it: [text](NN_name.ipynb#Heading-Text)
+_NOTEBOOK_LINK = re.compile(r"\[(?P<text>[^\]]+)\]\((?P<name>\d\d_[\w-]+)\.ipynb(?P<anchor>#[^)\s]*)?\)")
+
+
+def _markdown_links(source: str) -> str:
+    """Markdown links to NN_name.ipynb become links to the book's page NN_name.html (same anchor).
+
+    They are written as inline HTML: the pages are read through a folder link, from which MyST would
+    resolve NN_name.ipynb against the notebooks' real folder and find no such document.
+    """
+    def page(m: re.Match[str]) -> str:
+        text = "".join(f"<code>{html.escape(p)}</code>" if i % 2 else html.escape(p)
+                       for i, p in enumerate(m["text"].split("`")))
+        return f'<a href="{m["name"]}.html{html.escape(m["anchor"] or "")}">{text}</a>'
+
+    return _NOTEBOOK_LINK.sub(page, source)
+
+
 def _with_launch_line(source: str, *, binder: str, download: str) -> str:
     """`source` (a markdown cell) with the launch line put under its first `# ` title."""
     lines = source.split("\n")
@@ -109,7 +127,8 @@ def prepare_notebook(notebook: Mapping[str, Any], *, binder: str, download: str)
 
     `binder` opens this notebook on Binder; `download` is the notebook's file name, relative to its page.
     The stored widget state goes (the book never loads ipywidgets' scripts, which live on a CDN), explorer
-    cells become still figures with a note, links in HTML outputs to other notebooks go to their pages, and
+    cells become still figures with a note, links to other notebooks (in markdown and in HTML outputs) go to
+    their pages, and
     the title gets a line with the launch and download links.
     """
     result = copy.deepcopy(dict(notebook))
@@ -122,9 +141,11 @@ def prepare_notebook(notebook: Mapping[str, Any], *, binder: str, download: str)
             for output in cell["outputs"]:
                 if "data" in output:
                     output["data"] = _book_links(output["data"])
-        elif cell.get("cell_type") == "markdown" and not titled:
-            source = _text(cell.get("source", ""))
-            launched = _with_launch_line(source, binder=binder, download=download)
-            titled = launched != source
-            cell["source"] = launched
+        elif cell.get("cell_type") == "markdown":
+            source = _markdown_links(_text(cell.get("source", "")))
+            if not titled:
+                launched = _with_launch_line(source, binder=binder, download=download)
+                titled = launched != source
+                source = launched
+            cell["source"] = source
     return result
