@@ -34,6 +34,7 @@ import copy
 import csv
 import json
 import os
+import re
 import subprocess
 import sys
 import tempfile
@@ -90,6 +91,14 @@ def hostile_source(exercise: Any, attack: str) -> str:
     }[attack]
 
 
+def keep_clear_of(source: str, name: str) -> str:
+    """`source` with a helper it writes out under the name of another exercise (the reference sigmoid inside
+    sigmoid_grad's answer) renamed, so that a later cell never redefines the learner's own answer."""
+    if not name or f"def {name}(" not in source:
+        return source
+    return re.sub(rf"(?<![.\w]){name}\(", f"_{name}_helper(", source)
+
+
 # ---------------------------------------------------------------- the class
 
 
@@ -136,6 +145,8 @@ def build_class(folder: Path, *, notebook: str, students: int, full: bool) -> li
                     answer = [reference_source, wrong_source, stub_source][int(rng.integers(0, 3))](exercise)
                 else:
                     answer = reference_source(exercise)
+                if exercise.id != target:
+                    answer = keep_clear_of(answer, target)
                 cells.append(_code(f"# {name}'s answer\n" + answer, cell.get("id", exercise.id)))
             elif full or "check(" in source:
                 cells.append(copy.deepcopy(cell))

@@ -1,9 +1,10 @@
 """Answer sources built from the bank: an exercise's reference, or its unanswered stub, as notebook code.
 
-`reference_source` makes a self-contained cell (imports, the module helpers the reference
+`reference_source` makes a self-contained cell (imports, the bank's helpers the reference
 calls, then the reference itself under the exercise's name): what a learner who got
-everything right would hand in. Tests and benchmarks grade such cells through the batch
-path; an instructor can use them as an answer key.
+everything right would hand in. Helpers from any exercise module are written out, never
+imported: the grader's worker holds none of the exercise modules' functions. Tests and
+benchmarks grade such cells through the batch path; an instructor can use them as an answer key.
 """
 
 from __future__ import annotations
@@ -37,6 +38,7 @@ def reference_source(exercise: Exercise) -> str:
         raise ValueError(f"the reference of {exercise.id} is a lambda; give it a def so it has a source")
     imports: list[str] = []
     bodies: list[str] = []
+    aliases: list[str] = []
     seen: set[int] = set()
 
     def need(f: Any) -> None:
@@ -50,8 +52,11 @@ def reference_source(exercise: Exercise) -> str:
             obj = module_globals[name]
             if isinstance(obj, types.ModuleType):
                 imports.append(f"import {obj.__name__} as {name}")
-            elif inspect.isfunction(obj) and obj.__module__ == f.__module__ and obj.__name__ != "<lambda>":
+            elif inspect.isfunction(obj) and obj.__module__.startswith("coursekit.exercises.") and \
+                    obj.__name__ != "<lambda>":
                 need(obj)
+                if obj.__name__ != name:
+                    aliases.append(f"{name} = {obj.__name__}")
             elif getattr(sys.modules.get(getattr(obj, "__module__", ""), None), getattr(obj, "__qualname__", ""),
                          None) is obj:
                 imports.append(f"from {obj.__module__} import {obj.__qualname__} as {name}")
@@ -64,7 +69,8 @@ def reference_source(exercise: Exercise) -> str:
         ("" if fn.__name__ == exercise.id else f"{exercise.id} = {fn.__name__}")
     # annotations stay unevaluated, as in the topic modules themselves
     header = "from __future__ import annotations\n" + "\n".join(dict.fromkeys(imports))
-    return header + "\n\n" + "\n\n".join(bodies) + "\n" + tail + "\n"
+    body = "\n\n".join(bodies) + "".join(f"\n{line}" for line in dict.fromkeys(aliases))
+    return header + "\n\n" + body + "\n" + tail + "\n"
 
 
 def stub_source(exercise: Exercise) -> str:

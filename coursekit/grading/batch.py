@@ -30,7 +30,8 @@ import coursekit
 from coursekit.exercises import by_notebook, notebooks
 from coursekit.exercises.model import Case, Exercise
 from coursekit.grading.calls import applicable_rules
-from coursekit.grading.compare import ErrorInfo, case_name, contract, judge, tally
+from coursekit.grading.compare import case_name, contract, judge, tally
+from coursekit.grading.copies import reference_copies
 from coursekit.grading.cores import Claim, Cores
 from coursekit.grading.gradebook import (
     JOURNAL,
@@ -50,7 +51,7 @@ from coursekit.grading.submissions import Notebook, Unreadable, parse_shard, rea
 
 __all__ = ["GradeReport", "grade"]
 
-GRADER_VERSION = 1
+GRADER_VERSION = 2  # what a grade means: a new version never reuses an older journal's grades
 
 
 @dataclass(frozen=True)
@@ -151,9 +152,7 @@ OVER_LIMIT = "over the time or memory limit"
 
 
 def _over_limit(failure: Failure | None) -> bool:
-    if failure is None:
-        return False
-    return failure.kind == "timeout" or (failure.kind == "crash" and "SIGKILL" in failure.detail)
+    return failure is not None and (failure.kind == "timeout" or failure.over_limit)
 
 
 def _score(spec: _Spec, run: ExerciseRun, notebook: Notebook, cells: dict[int, CellNote]) -> ExerciseResult:
@@ -172,11 +171,7 @@ def _score(spec: _Spec, run: ExerciseRun, notebook: Notebook, cells: dict[int, C
     out_of_memory = None
     finished = zip(spec.cases, spec.expected, run.outcomes, strict=False)  # outcomes stop where a failure did
     for number, (case, expected, outcome) in enumerate(finished, start=1):
-        if case.hidden and outcome.error is not None and not outcome.error.not_implemented:
-            # the student's own error text could carry a hidden input: keep only its type
-            outcome = dataclasses.replace(outcome, error=ErrorInfo(outcome.error.type_name,
-                                                                   "(details are not shown for hidden cases)"))
-        verdict = judge(ex, case, expected, outcome, number=number)
+        verdict = judge(ex, case, expected, outcome, number=number)  # a hidden case's in the grader's words only
         if verdict.status == "not_attempted":
             return ExerciseResult(**base, points=0.0, passed=0, status="not_attempted", message=verdict.message)
         verdicts.append(verdict)
@@ -223,7 +218,16 @@ def _grade_one(sandbox: Sandbox, slot: int, data: bytes, specs: Sequence[_Spec],
     stopped = tuple(f"Cell {c.index + 1} {c.text}; it was skipped and the notebook run again without it"
                     for c in run.cells if c.stopped)
     total = round(sum(e.points for e in exercises), 2)
-    return StudentResult(**common, total=total, exercises=exercises, notes=tuple(notes), stopped=stopped).cleaned()
+    return StudentResult(**common, total=total, exercises=exercises, notes=tuple(notes), stopped=stopped,
+                         flags=_answer_flags(notebook, specs, run)).cleaned()
+
+
+def _answer_flags(notebook: Notebook, specs: Sequence[_Spec], run: SubmissionRun) -> tuple[str, ...]:
+    """For the instructor (never scored): answers whose code is a reference's, or that are the course's own."""
+    copied = reference_copies(notebook.cells, [s.exercise for s in specs])
+    own = [f"{s.exercise.id}: the answer is the course's own function {run.exercises[s.exercise.id].origin}"
+           for s in specs if run.exercises[s.exercise.id].origin]
+    return tuple(copied + own)
 
 
 def _not_read(entry: Entry, specs: Sequence[_Spec], assignment: str) -> StudentResult:
@@ -233,9 +237,10 @@ def _not_read(entry: Entry, specs: Sequence[_Spec], assignment: str) -> StudentR
 
 
 def _for(entry: Entry, result: StudentResult) -> StudentResult:
-    """A graded result as it belongs to `entry`: its id, source, unread files and flags."""
+    """A graded result as it belongs to `entry`: its id, source, unread files, and the entry's flags (identical
+    files) before the answers' own (copied references)."""
     return dataclasses.replace(result, student=entry.student, source=entry.source, unread=entry.unread,
-                               flags=entry.flags).cleaned()
+                               flags=entry.flags + result.flags).cleaned()
 
 
 def _failures(results: Sequence[StudentResult]) -> tuple[tuple[str, str], ...]:

@@ -124,6 +124,19 @@ class Cgroups:
         return (f"its own cgroup: memory.max {self.memory_max // 2**20} MB for all its processes together (memfd and "
                 f"tmpfs pages included), no swap{pids}")
 
+    @staticmethod
+    def oom_killed(path: Path) -> bool | None:
+        """Whether the kernel's OOM killer killed a process of this cgroup (memory.events' oom_kill); None if
+        the cgroup cannot tell."""
+        try:
+            for line in (path / "memory.events").read_text().splitlines():
+                key, _, value = line.partition(" ")
+                if key == "oom_kill":
+                    return int(value) > 0
+        except (OSError, ValueError):
+            pass
+        return None
+
     def remove(self, path: Path) -> None:
         """Kill whatever is left in a worker's cgroup and remove it (retried later if the kernel is not done)."""
         if (path / "cgroup.kill").exists():

@@ -32,7 +32,8 @@ Written to OUT:
 
 Every entry named *.ipynb gets a row, even one that cannot be read (a FIFO, a folder, a
 link out of SUBMISSIONS, a file over 100 MB): its `problem` says why. Submissions that are
-byte-identical to another student's are listed under `flags`."""
+byte-identical to another student's, and answers whose code is a reference solution's, are
+listed under `flags` (never scored down)."""
 
 EPILOG = """\
 examples:

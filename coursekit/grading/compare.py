@@ -19,7 +19,7 @@ from coursekit.explain import Explanation, explain
 from coursekit.grading.plain import Array, FunctionRef, Other, encode
 
 __all__ = ["NO_GRADIENT", "ErrorInfo", "Outcome", "Verdict", "case_name", "compare", "contract", "describe_call",
-           "judge", "tally"]
+           "judge", "recognise", "tally"]
 
 Status = Literal["pass", "fail", "not_attempted", "error", "usage"]
 
@@ -304,8 +304,9 @@ def _compare_dicts(expected: dict[str, Any], got: dict[str, Any], exercise: Exer
     return f"{len(wrong)} of {len(expected)} entries are wrong: " + " ".join(problem for _, problem in wrong)
 
 
-def _recognise(exercise: Exercise, case: Case, expected: Any, got: Any,
-               wrong_output: Callable[[Case, Callable[..., Any]], Any]) -> str | None:
+def recognise(exercise: Exercise, case: Case, expected: Any, got: Any,
+              wrong_output: Callable[[Case, Callable[..., Any]], Any]) -> str | None:
+    """The message of the first of the exercise's known mistakes that `got` matches, or None."""
     for mistake in exercise.mistakes:
         try:
             if mistake.test is not None:
@@ -338,22 +339,28 @@ def _raised_mistake(exercise: Exercise, error: ErrorInfo) -> str | None:
     return next((m.message for m in exercise.mistakes if m.raised is not None and m.raised in text), None)
 
 
-def _error_verdict(exercise: Exercise, case: Case, error: ErrorInfo, name: str) -> Verdict:
+def _error_verdict(exercise: Exercise, error: ErrorInfo, name: str) -> Verdict:
     if error.type_name == NO_GRADIENT:
         return Verdict("fail", f"{name}: {error.last_line}")
     message = f"{name}: raised {error.type_name}: {error.last_line}"
-    if case.hidden:
-        return Verdict("error", message)
     return Verdict("error", message, hint=_raised_mistake(exercise, error), explanation=explain(error.last_line))
 
 
 def judge(exercise: Exercise, case: Case, expected: Any, outcome: Outcome, *, number: int,
           wrong_output: Callable[[Case, Callable[..., Any]], Any] | None = None) -> Verdict:
-    """The verdict for case `number` (1-based): rules, then compare, then look for a known mistake on failure."""
+    """The verdict for case `number` (1-based): rules, then compare, then look for a known mistake on failure.
+
+    A hidden case's verdict says pass or fail in the grader's words only (`coursekit.grading.hidden`).
+    """
+    recognise_with = wrong_output or _run_wrong(exercise)
+    if case.hidden:
+        from coursekit.grading.hidden import hidden_verdict
+        return hidden_verdict(exercise, case, expected, outcome, name=case_name(exercise, case, number),
+                              wrong_output=recognise_with)
     if outcome.error is not None:
         if outcome.error.not_implemented:
             return Verdict("not_attempted", NOT_ATTEMPTED)
-        return _error_verdict(exercise, case, outcome.error, case_name(exercise, case, number))
+        return _error_verdict(exercise, outcome.error, case_name(exercise, case, number))
     if outcome.value is None and expected is not None:
         return Verdict("not_attempted", NOT_ATTEMPTED if exercise.kind == "value" else
                        "Your function returned None: did you forget the `return` statement? " + NOT_ATTEMPTED)
@@ -363,12 +370,11 @@ def judge(exercise: Exercise, case: Case, expected: Any, outcome: Outcome, *, nu
     problem = None if refused else compare(expected, outcome.value, exercise, hidden=case.hidden)
     if not refused and problem is None:
         return Verdict("pass")
-    recognise = wrong_output or _run_wrong(exercise)
     name = case_name(exercise, case, number)  # built only for a message: it formats every input
     if outcome.violation:
         # the rule decides the case; a recognised mistake in the same answer is still worth saying
         return Verdict("fail", f"{name}: {outcome.violation}",
-                       hint=_recognise(exercise, case, expected, outcome.value, recognise))
+                       hint=recognise(exercise, case, expected, outcome.value, recognise_with))
     if outcome.restored:
         return Verdict("fail", f"{name}: your function changed its input {', '.join(outcome.restored)} in place and "
                        "put it back, but not exactly: in floating point x + h − 2h + h is not always x (every "
@@ -381,8 +387,9 @@ def judge(exercise: Exercise, case: Case, expected: Any, outcome: Outcome, *, nu
     if exercise.warning_free and outcome.warnings:
         return Verdict("fail", f"{name}: produced a warning: {outcome.warnings[0]}. "
                        "The answer must be computed without overflow or invalid operations.",
-                       hint=_recognise(exercise, case, expected, outcome.value, recognise))
+                       hint=recognise(exercise, case, expected, outcome.value, recognise_with))
     if case.gradient:
         problem = f"the gradient autograd computes through your function (what a network using it would train " \
                   f"with) is not the derivative. {problem}"
-    return Verdict("fail", f"{name}: {problem}", hint=_recognise(exercise, case, expected, outcome.value, recognise))
+    return Verdict("fail", f"{name}: {problem}",
+                   hint=recognise(exercise, case, expected, outcome.value, recognise_with))

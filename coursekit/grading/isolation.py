@@ -9,7 +9,7 @@ A worker is a process forked from the zygote. Before it runs any student code it
    no home directories, no exercise sources), fresh /proc and /tmp, and /dev/null,
    /dev/zero, /dev/urandom;
 3. drops privileges: a uid of its own when the grader is root, no capabilities and
-   no_new_privs in every case;
+   no_new_privs in every case, and no kernel keyrings (`coursekit.grading.seccomp`);
 4. gets resource limits (CPU seconds, address space, processes, file size, open files),
    an empty working directory, a scrubbed environment, and no descriptors but its socket;
    where cgroup v2 allows, the zygote also puts it in a cgroup of its own that limits the
@@ -28,6 +28,8 @@ import signal
 import sys
 from dataclasses import dataclass, field
 from pathlib import Path
+
+from coursekit.grading.seccomp import refuse_keyrings
 
 __all__ = ["Confinement", "Limits", "confine_process", "enter_namespaces", "plan", "set_parent_death_signal"]
 
@@ -234,6 +236,7 @@ def confine_process(conf: Confinement, limits: Limits, *, namespaced: bool, uid:
         except OSError as exc:
             done.append(f"could not drop capabilities ({exc.strerror})")
     _libc.prctl(PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0)
+    done.append(refuse_keyrings())  # keyrings are shared by a uid's processes, whatever their namespaces
     _set_limits(limits)
     signal.signal(signal.SIGXFSZ, signal.SIG_IGN)  # an oversized write fails instead of killing the worker
     os.environ.clear()

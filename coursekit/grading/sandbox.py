@@ -1,13 +1,16 @@
 """Run one submission's code in confined worker processes and bring back plain data only.
 
-The grader's side of the sandbox. A `Sandbox` starts the warm zygote once
-(`coursekit.grading.zygote`); `Sandbox.run` then grades one submission: a fresh worker
-runs the notebook's code cells, then calls the student's object for each exercise on the
-case inputs sent from here. The grader enforces the wall-time limits (per notebook run,
-per exercise, per submission) by killing the worker. A worker that hangs, crashes, breaks
-a limit or sends garbage costs only what it was doing: a cell that stopped the worker is
-skipped and the notebook is run again in a fresh worker; an exercise that stopped it
-scores 0 and the remaining exercises go on in a fresh worker.
+The grader's side of the sandbox, in three parts:
+
+- start-up (this module): a `Sandbox` starts the warm zygote once (`coursekit.grading.zygote`),
+  asks it for a fresh confined worker per try, and asks it how a worker ended;
+- one exchange with a worker, cells or one case, validated (`coursekit.grading.exchange`);
+- the order of the cases, the time budgets and the recovery from crashes
+  (`coursekit.grading.schedule`), lending the core while a worker sleeps (`coursekit.grading.cores`).
+
+`Sandbox.run` grades one submission; the grader enforces every wall-time limit by killing
+the worker, and a worker that hangs, crashes, breaks a limit or sends garbage costs only what
+it was doing.
 """
 
 from __future__ import annotations
@@ -15,7 +18,6 @@ from __future__ import annotations
 import dataclasses
 import os
 import shutil
-import signal
 import socket
 import subprocess
 import sys
@@ -23,20 +25,26 @@ import tempfile
 import threading
 import time
 from collections.abc import Sequence
-from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, Literal
+from typing import Any
 
-from coursekit.grading.channel import ChannelClosed, ChannelError, ChannelTimeout, receive, send
-from coursekit.grading.compare import ErrorInfo, Outcome
-from coursekit.grading.cores import Claim, wait_for_answer
+from coursekit.grading.channel import ChannelError, receive, send
+from coursekit.grading.cores import Claim
+from coursekit.grading.exchange import (
+    CellNote,
+    Ended,
+    ExerciseRequest,
+    ExerciseRun,
+    Failure,
+    SubmissionRun,
+    Worker,
+    describe_exit,
+)
 from coursekit.grading.isolation import SCRUBBED_ENV, Limits
+from coursekit.grading.schedule import SandboxError, run_submission
 
-__all__ = ["CellNote", "ExerciseRequest", "ExerciseRun", "Failure", "Limits", "Sandbox", "SandboxError",
-           "SubmissionRun", "remove_stale_folders"]
-
-FailureKind = Literal["missing", "timeout", "crash", "invalid", "not_run"]
-
+__all__ = ["CellNote", "Ended", "ExerciseRequest", "ExerciseRun", "Failure", "Limits", "Sandbox", "SandboxError",
+           "SubmissionRun", "describe_exit", "remove_stale_folders"]
 
 FOLDER_PREFIX = "coursekit-sandbox-"  # then the grader's process id
 
@@ -59,93 +67,8 @@ def remove_stale_folders(parent: Path | None = None) -> list[Path]:
     return removed
 
 
-class SandboxError(RuntimeError):
-    """The sandbox itself could not start or keep running (not a student's fault)."""
-
-
-@dataclass(frozen=True)
-class ExerciseRequest:
-    """One exercise to grade: its id and its cases' inputs as plain data (args, kwargs, hidden, options)."""
-
-    id: str
-    cases: tuple[tuple[Any, Any, bool, dict[str, Any]], ...]
-
-
-@dataclass(frozen=True)
-class Failure:
-    """Why an exercise could not be graded normally; `case` is the 1-based case it stopped at."""
-
-    kind: FailureKind
-    detail: str
-    case: int | None = None
-
-
-@dataclass(frozen=True)
-class ExerciseRun:
-    """The outcomes of the cases that finished, and a failure if the exercise did not finish."""
-
-    id: str
-    outcomes: tuple[Outcome, ...] = ()
-    failure: Failure | None = None
-
-
-@dataclass(frozen=True)
-class CellNote:
-    """A code cell that raised (it ran on) or stopped the worker (it was skipped on the next run)."""
-
-    index: int
-    text: str
-    stopped: bool = False
-
-
-@dataclass(frozen=True)
-class SubmissionRun:
-    """Everything the sandbox learned about one submission, as plain data."""
-
-    exercises: dict[str, ExerciseRun]
-    cells: tuple[CellNote, ...] = ()
-    workers: int = 0
-    seconds: float = 0.0
-
-
-def describe_exit(code: int | None, limits: Limits) -> str:
-    """Words for how a worker process ended, from its launcher's exit code ("it ...")."""
-    if code is None:
-        return "it ended without saying why"
-    if code >= 128:
-        sig = code - 128
-        try:
-            name = signal.Signals(sig).name
-        except ValueError:
-            name = f"signal {sig}"
-        if sig == signal.SIGKILL:
-            return (f"it was killed ({name}): the memory limit ({limits.memory_mb} MB), the CPU limit, or the code "
-                    "killed itself")
-        if sig == signal.SIGXCPU:
-            return f"it used more than {int(limits.submission_seconds) + 5} s of CPU time"
-        if sig == signal.SIGSEGV:
-            return "it crashed (segmentation fault)"
-        return f"it was stopped by {name}"
-    if code == 72:
-        return "it could not be confined (a grader problem, not the student's)"
-    return f"it exited with code {code} (os._exit() or a crash in native code)"
-
-
-class _Worker:
-    def __init__(self, pid: int, conn: socket.socket) -> None:
-        self.pid, self.conn = pid, conn
-
-    def kill(self) -> None:
-        for kill in (os.kill, os.killpg):
-            try:
-                kill(self.pid, signal.SIGKILL)
-            except OSError:
-                pass
-        self.conn.close()
-
-
 class Sandbox:
-    """A warm zygote that forks a confined worker per submission; safe to share between threads."""
+    """A warm zygote that forks a confined worker per try; safe to share between threads."""
 
     def __init__(self, *, limits: Limits | None = None, hidden: Sequence[Path] = ()) -> None:
         self.limits = limits or Limits()
@@ -204,7 +127,8 @@ class Sandbox:
         reply, _ = receive(self._control, deadline=time.monotonic() + 60)
         return reply
 
-    def _spawn(self, slot: int) -> _Worker:
+    def spawn(self, slot: int) -> Worker:
+        """A fresh confined worker (restarting the zygote once if it stopped answering)."""
         with self._lock:
             for attempt in range(2):
                 try:
@@ -218,7 +142,7 @@ class Sandbox:
                     self._start()
             if not fds:
                 raise SandboxError("the zygote sent no connection for the worker")
-        worker = _Worker(int(reply["pid"]), socket.socket(fileno=fds[0]))
+        worker = Worker(int(reply["pid"]), socket.socket(fileno=fds[0]))
         try:
             hello, _ = receive(worker.conn, deadline=time.monotonic() + 30, max_bytes=2**16)
         except ChannelError as exc:
@@ -228,137 +152,26 @@ class Sandbox:
             self.isolation = tuple(str(m) for m in hello.get("isolation", ()))
         return worker
 
-    def _exit_code(self, pid: int) -> int | None:
+    def ended(self, pid: int) -> Ended:
+        """How worker `pid` ended, once its zygote has reaped it (waiting up to a second for that)."""
         deadline = time.monotonic() + 1.0
         while time.monotonic() < deadline:
             with self._lock:
                 try:
-                    code = self._request({"op": "status", "pid": pid}).get("code")
+                    reply = self._request({"op": "status", "pid": pid})
                 except (ChannelError, OSError):
-                    return None
+                    return Ended(None)
+            code, oom = reply.get("code"), reply.get("oom")
             if isinstance(code, int):
-                return code
+                return Ended(code, oom if isinstance(oom, bool) else None)
             time.sleep(0.01)
-        return None
+        return Ended(None)
 
     def run(self, cells: Sequence[tuple[int, str]], exercises: Sequence[ExerciseRequest], *,
             slot: int = 0, claim: Claim | None = None) -> SubmissionRun:
-        """Grade one submission: its code cells (index, source) in order, then each exercise's cases.
-
-        With a `claim` on a core (`coursekit.grading.cores`), the core is lent out while a worker sleeps.
-        """
-        limits, start = self.limits, time.monotonic()
-        total_deadline = start + limits.submission_seconds
-        stopped: dict[int, str] = {}
-        raised: dict[int, str] = {}
-        results: dict[str, ExerciseRun] = {}
-        pending = list(exercises)
-        workers = 0
-        while pending:
-            if claim is not None:
-                claim.take()
-            reason = ""
-            if time.monotonic() >= total_deadline:
-                reason = f"the submission used up its {limits.submission_seconds:g} s time limit"
-            elif workers >= len(exercises) + 3:
-                reason = "the notebook's code kept stopping the worker"
-            if reason:
-                results.update({e.id: ExerciseRun(e.id, failure=Failure("not_run", reason)) for e in pending})
-                break
-            workers += 1
-            try:
-                worker = self._spawn(slot)
-            except SandboxError as exc:
-                results.update({e.id: ExerciseRun(e.id, failure=Failure("not_run", str(exc))) for e in pending})
-                break
-            try:
-                stop = self._run_cells(worker, [c for c in cells if c[0] not in stopped], raised, total_deadline,
-                                       claim)
-                if stop is not None:
-                    index, why = stop
-                    if index is None or index in stopped:
-                        results.update({e.id: ExerciseRun(e.id, failure=Failure("not_run", f"the notebook {why}"))
-                                        for e in pending})
-                        break
-                    stopped[index] = why
-                    continue
-                for exercise in list(pending):
-                    run = self._run_exercise(worker, exercise, total_deadline, claim)
-                    results[exercise.id] = run
-                    pending.remove(exercise)
-                    if run.failure is not None and run.failure.kind != "missing":
-                        break
-            finally:
-                worker.kill()
-        if claim is not None:
-            claim.take()
-        notes = [CellNote(i, t) for i, t in raised.items() if i not in stopped]
-        notes += [CellNote(i, t, stopped=True) for i, t in stopped.items()]
-        return SubmissionRun({e.id: results[e.id] for e in exercises}, tuple(sorted(notes, key=lambda n: n.index)),
-                             workers, time.monotonic() - start)
-
-    def _ended(self, worker: _Worker) -> str:
-        return "the worker process ended: " + describe_exit(self._exit_code(worker.pid), self.limits)
-
-    def _run_cells(self, worker: _Worker, cells: list[tuple[int, str]], raised: dict[int, str],
-                   total_deadline: float, claim: Claim | None) -> tuple[int | None, str] | None:
-        limits = self.limits
-        deadline = min(time.monotonic() + limits.notebook_seconds, total_deadline)
-        known = {i for i, _ in cells}
-        current: int | None = None
-        try:
-            send(worker.conn, {"op": "cells"}, [[i, s] for i, s in cells])
-            while True:
-                wait_for_answer(worker.conn, worker.pid, deadline, claim)
-                meta, _ = receive(worker.conn, deadline=deadline, max_bytes=2**16)
-                event, index = meta.get("event"), meta.get("index")
-                if event == "cells_done":
-                    return None
-                if event not in ("cell", "cell_done") or index not in known:
-                    raise ChannelError("unexpected message while running cells")
-                current = index
-                if event == "cell_done" and isinstance(meta.get("error"), str) and meta["error"]:
-                    raised[index] = meta["error"][:400]
-        except ChannelTimeout:
-            worker.kill()
-            limit = "notebook" if deadline < total_deadline else "submission"
-            seconds = limits.notebook_seconds if limit == "notebook" else limits.submission_seconds
-            return current, f"ran past the {seconds:g} s {limit} time limit"
-        except ChannelClosed:
-            return current, "ended the worker process: " + describe_exit(self._exit_code(worker.pid), limits)
-        except (ChannelError, OSError) as exc:
-            worker.kill()
-            return current, f"made the worker send invalid data ({exc})"
-
-    def _run_exercise(self, worker: _Worker, exercise: ExerciseRequest, total_deadline: float,
-                      claim: Claim | None) -> ExerciseRun:
-        limits = self.limits
-        deadline = min(time.monotonic() + limits.exercise_seconds, total_deadline)
-        outcomes: list[Outcome] = []
-        try:
-            send(worker.conn, {"op": "exercise", "id": exercise.id}, [list(c) for c in exercise.cases])
-            while len(outcomes) < len(exercise.cases):
-                wait_for_answer(worker.conn, worker.pid, deadline, claim)
-                meta, data = receive(worker.conn, deadline=deadline, max_bytes=(limits.result_mb + 1) * 2**20)
-                if meta.get("event") == "missing" and not outcomes:
-                    return ExerciseRun(exercise.id, failure=Failure("missing", f"`{exercise.id}` is not defined"))
-                if meta.get("event") != "case" or meta.get("number") != len(outcomes):
-                    raise ChannelError("unexpected message while running cases")
-                outcomes.append(_outcome(data))
-        except ChannelTimeout:
-            worker.kill()
-            which = "exercise" if deadline < total_deadline else "submission"
-            seconds = limits.exercise_seconds if which == "exercise" else limits.submission_seconds
-            return ExerciseRun(exercise.id, tuple(outcomes), Failure(
-                "timeout", f"did not finish within {seconds:g} s (the {which} time limit): an endless loop or a "
-                "very slow computation?", len(outcomes) + 1))
-        except ChannelClosed:
-            return ExerciseRun(exercise.id, tuple(outcomes), Failure("crash", self._ended(worker), len(outcomes) + 1))
-        except (ChannelError, OSError) as exc:
-            worker.kill()
-            return ExerciseRun(exercise.id, tuple(outcomes),
-                               Failure("invalid", f"the worker sent invalid data ({exc})", len(outcomes) + 1))
-        return ExerciseRun(exercise.id, tuple(outcomes))
+        """Grade one submission: its code cells (index, source) in order, then each exercise's cases, every
+        public case before any hidden one (`coursekit.grading.schedule`)."""
+        return run_submission(self, cells, exercises, slot=slot, claim=claim)
 
     def _stop_zygote(self) -> None:
         if self._control is not None:
@@ -386,24 +199,3 @@ class Sandbox:
 
     def __exit__(self, *exc: object) -> None:
         self.close()
-
-
-def _outcome(data: Any) -> Outcome:
-    """Validate one case's answer from a worker and turn it into an Outcome."""
-    if not isinstance(data, dict) or set(data) != {"value", "error", "mutated", "warnings", "violation", "restored"}:
-        raise ChannelError("a case answer has the wrong fields")
-    if not isinstance(data["violation"], str):
-        raise ChannelError("a case answer has an invalid rule violation")
-    error = data["error"]
-    if error is not None:
-        if not (isinstance(error, (list, tuple)) and len(error) == 2 and all(isinstance(e, str) for e in error)):
-            raise ChannelError("a case answer has an invalid error")
-        error = ErrorInfo(error[0][:100], error[1][:400])
-    texts = []
-    for key in ("mutated", "warnings", "restored"):
-        items = data[key]
-        if not isinstance(items, list) or len(items) > 50 or not all(isinstance(s, str) for s in items):
-            raise ChannelError(f"a case answer has an invalid {key} list")
-        texts.append(tuple(s[:300] for s in items))
-    return Outcome(value=data["value"], error=error, mutated=texts[0], warnings=texts[1],
-                   violation=data["violation"][:500], restored=texts[2])

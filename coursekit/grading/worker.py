@@ -1,35 +1,37 @@
 """What runs inside a confined grading worker: a submission's cells, then its objects on the cases.
 
 The worker executes code cells with IPython (so magics and `!` lines behave as in Jupyter;
-shell commands are not run), then, for each exercise the grader asks about, calls the
-student's object on the case inputs it was sent and answers with plain data only. The
+shell commands are not run), then answers the grader's cases one at a time: it calls the
+student's object on the one case it was sent and answers with plain data only. The
 grader compares; nothing this process says is trusted, so patching torch, numpy, builtins
-or the checker in here changes nothing but this process's own answers.
+or the checker in here changes nothing but this process's own answers. The exercise bank
+in here holds no reference solutions (`coursekit.grading.withhold`).
 """
 
 from __future__ import annotations
 
-import dataclasses
-import inspect
+import functools
 import io
 import os
 import random
 import socket
 import sys
 import traceback
+import types
 from typing import Any, NoReturn
 
 import numpy as np
 import torch
 
 from coursekit.exercises import registry
-from coursekit.exercises.model import Case, Exercise
+from coursekit.exercises.model import Case
 from coursekit.grading.channel import receive, send
-from coursekit.grading.check import run_case
+from coursekit.grading.check import Message, run_case
 from coursekit.grading.compare import ErrorInfo, Outcome
 from coursekit.grading.isolation import Limits
 from coursekit.grading.plain import Array, Other, WireError, materialize
 from coursekit.grading.rules import resolve_all
+from coursekit.grading.withhold import withhold_references
 
 __all__ = ["OutputLimitExceeded", "prepare", "serve"]
 
@@ -75,16 +77,9 @@ def _skipped_check(*args: Any, **kwargs: Any) -> _SkippedCheck:
     return _SkippedCheck()
 
 
-def _withheld(exercise: Exercise) -> Any:
-    def reference(*args: Any, **kwargs: Any) -> Any:
-        raise RuntimeError(f"The reference solution of {exercise.id} is not available while grading.")
-
-    try:
-        reference.__signature__ = inspect.signature(exercise.reference)  # type: ignore[attr-defined]
-    except (TypeError, ValueError):
-        pass
-    reference.__name__ = exercise.id
-    return reference
+def _no_solution(exercise_id: str, *args: Any, **kwargs: Any) -> Message:
+    return Message(f"The solution of {exercise_id} is not available while grading.",
+                   "The grader holds no reference solutions where your notebook runs.")
 
 
 def _no_shell_command(*args: Any, **kwargs: Any) -> None:
@@ -92,7 +87,7 @@ def _no_shell_command(*args: Any, **kwargs: Any) -> None:
 
 
 def prepare() -> None:
-    """In the zygote, once: a warm IPython shell, Agg plots, no check() and no reference solutions."""
+    """In the zygote, once: a warm IPython shell, Agg plots, no check(), no solution() and no reference solutions."""
     global _SHELL
     import matplotlib
 
@@ -115,9 +110,10 @@ def prepare() -> None:
     check_module = sys.modules["coursekit.grading.check"]
     for holder in (coursekit, coursekit.grading, check_module):
         holder.check = _skipped_check
-    for exercise_id, exercise in list(registry._REGISTRY.items()):
-        registry._REGISTRY[exercise_id] = dataclasses.replace(exercise, reference=_withheld(exercise))
+        holder.solution = _no_solution
+    for exercise in registry.all_exercises():
         resolve_all(exercise.rules)  # imports torch.func and friends once, here, not in every worker
+    withhold_references()
     # draw once so fonts, the text engine and the PNG writer are loaded before any fork
     fig, ax = plt.subplots(figsize=(2, 2))
     ax.plot([0, 1], [0, 1], label="warm")
@@ -200,7 +196,7 @@ def _size(value: Any) -> int:
     return 0
 
 
-def _answer(conn: socket.socket, number: int, outcome: Outcome, limits: Limits) -> None:
+def _answer(conn: socket.socket, number: int, outcome: Outcome, limits: Limits, origin: str) -> None:
     value = outcome.value
     size = _size(value)
     if size > limits.result_mb * 2**20:
@@ -208,7 +204,7 @@ def _answer(conn: socket.socket, number: int, outcome: Outcome, limits: Limits) 
     error = [outcome.error.type_name, outcome.error.last_line] if outcome.error else None
     payload = {"value": value, "error": error, "mutated": [str(m) for m in outcome.mutated][:20],
                "warnings": [str(w)[:300] for w in outcome.warnings][:20], "violation": str(outcome.violation)[:500],
-               "restored": [str(m) for m in outcome.restored][:20]}
+               "restored": [str(m) for m in outcome.restored][:20], "origin": origin}
     try:
         send(conn, {"event": "case", "number": number}, payload)
     except WireError as exc:
@@ -216,35 +212,50 @@ def _answer(conn: socket.socket, number: int, outcome: Outcome, limits: Limits) 
         send(conn, {"event": "case", "number": number}, payload)
 
 
-def _run_exercise(conn: socket.socket, exercise_id: str, cases: list[Any], out: _CappedText,
-                  limits: Limits, pid: int) -> None:
+_COURSEKIT = os.path.dirname(os.path.abspath(sys.modules["coursekit"].__file__ or "")) + os.sep
+
+
+def _origin(candidate: Any) -> str:
+    """The course function the learner's object is (e.g. coursekit.engine.vjps.mul_vjp), or ""."""
+    try:
+        while isinstance(candidate, (functools.partial, types.MethodType)):
+            candidate = candidate.func if isinstance(candidate, functools.partial) else candidate.__func__
+        code = candidate.__code__ if isinstance(candidate, types.FunctionType) else None
+        if code is None or not code.co_filename.startswith(_COURSEKIT):
+            return ""
+        module = code.co_filename[len(_COURSEKIT):].removesuffix(".py").replace(os.sep, ".")
+        if module.startswith("grading."):  # the grader's own stand-ins (a withheld reference): nothing to flag
+            return ""
+        return f"coursekit.{module}.{code.co_qualname}".replace(".__init__.", ".")
+    except BaseException:  # noqa: BLE001 - a hostile object may break attribute access
+        return ""
+
+
+def _run_case(conn: socket.socket, exercise_id: str, number: int, data: Any, out: _CappedText, limits: Limits,
+              pid: int) -> None:
+    """Call the learner's object on the one case the grader sent, and answer; nothing of it is kept."""
     missing = object()
     candidate = _SHELL.user_ns.get(exercise_id, missing)
     if candidate is missing:
-        send(conn, {"event": "missing"})
+        send(conn, {"event": "missing", "number": number})
         return
     exercise = registry.get(exercise_id)
-    out_of_memory = False
-    for number, (args, kwargs, hidden, extra) in enumerate(cases):
-        if out_of_memory:
-            # the remaining cases would only fill the memory limit again: the same verdict, at once
-            skipped = ErrorInfo("MemoryError", "not run: an earlier case of this exercise ran out of memory")
-            _answer(conn, number, Outcome(error=skipped), limits)
-            continue
-        out.reset()
-        sys.stdout = sys.stderr = out
-        try:
-            case = Case(tuple(materialize(args)), dict(materialize(kwargs)), "", bool(hidden),
-                        gradient=bool(extra.get("gradient")), grad_output=materialize(extra.get("grad_output")))
-            rules = tuple(i for i in extra.get("rules", ()) if isinstance(i, int) and 0 <= i < len(exercise.rules))
-            outcome = run_case(exercise, case, candidate, rules=rules)
-        except BaseException as exc:  # noqa: BLE001 - e.g. a result whose conversion raises
-            outcome = Outcome(error=ErrorInfo(type(exc).__name__, f"the result could not be read: {_error_text(exc)}"))
-        _only_the_worker(pid)
-        if out.tripped:
-            outcome = Outcome(error=ErrorInfo("OutputLimitExceeded", f"printed more than {out.limit // 1024} KB"))
-        out_of_memory = outcome.error is not None and outcome.error.type_name == "MemoryError"
-        _answer(conn, number, outcome, limits)
+    out.reset()
+    sys.stdout = sys.stderr = out
+    try:
+        args, kwargs, hidden, extra = data
+        case = Case(tuple(materialize(args)), dict(materialize(kwargs)), "", bool(hidden),
+                    gradient=bool(extra.get("gradient")), grad_output=materialize(extra.get("grad_output")))
+        rules = tuple(i for i in extra.get("rules", ()) if isinstance(i, int) and 0 <= i < len(exercise.rules))
+        del args, kwargs, data
+        outcome = run_case(exercise, case, candidate, rules=rules)
+        del case
+    except BaseException as exc:  # noqa: BLE001 - e.g. a result whose conversion raises
+        outcome = Outcome(error=ErrorInfo(type(exc).__name__, f"the result could not be read: {_error_text(exc)}"))
+    _only_the_worker(pid)
+    if out.tripped:
+        outcome = Outcome(error=ErrorInfo("OutputLimitExceeded", f"printed more than {out.limit // 1024} KB"))
+    _answer(conn, number, outcome, limits, "" if exercise.kind == "value" else _origin(candidate))
 
 
 def serve(conn: socket.socket, *, limits: Limits, isolation: list[str]) -> NoReturn:
@@ -265,8 +276,8 @@ def serve(conn: socket.socket, *, limits: Limits, isolation: list[str]) -> NoRet
         try:
             if op == "cells":
                 _run_cells(conn, data, out, pid)
-            elif op == "exercise":
-                _run_exercise(conn, str(meta.get("id")), data, out, limits, pid)
+            elif op == "case":
+                _run_case(conn, str(meta.get("id")), int(meta.get("number", -1)), data, out, limits, pid)
             else:
                 os._exit(0)
         except BaseException:  # noqa: BLE001 - the connection broke or the student broke this process

@@ -42,7 +42,7 @@ class Zygote:
         self.fallback_root = str(config["fallback_root"])
         self.pid = os.getpid()
         self.namespaced = False
-        self.ended: dict[int, int] = {}
+        self.ended: dict[int, tuple[int, bool | None]] = {}  # pid -> exit code, killed by its memory cgroup
         self.dirs: dict[int, str] = {}
         self.grader_pid = int(config["grader_pid"])
         self.cgroups: Cgroups | None = None
@@ -76,18 +76,24 @@ class Zygote:
             try:
                 pid, status = os.waitpid(-1, os.WNOHANG)
             except ChildProcessError:
-                return
+                break
             if pid == 0:
-                return
-            self.ended[pid] = _exit_code(status)
-            folder = self.dirs.pop(pid, None)
-            if folder:
-                shutil.rmtree(folder, ignore_errors=True)
-            group = self.cgroup_of.pop(pid, None)
-            if group is not None and self.cgroups is not None:
-                self.cgroups.remove(group)
+                break
+            self.record(pid, status)
         if self.cgroups is not None:
             self.cgroups.sweep()
+
+    def record(self, pid: int, status: int) -> None:
+        """Note how a launcher ended, then remove its folder and cgroup."""
+        group = self.cgroup_of.pop(pid, None)
+        # read before the cgroup goes: a kill by the memory limit and one by the code itself look alike
+        oom = self.cgroups.oom_killed(group) if group is not None and self.cgroups is not None else None
+        self.ended[pid] = (_exit_code(status), oom)
+        folder = self.dirs.pop(pid, None)
+        if folder:
+            shutil.rmtree(folder, ignore_errors=True)
+        if group is not None and self.cgroups is not None:
+            self.cgroups.remove(group)
 
     def fork_worker(self, slot: int) -> tuple[int, socket.socket]:
         """Fork a launcher (it never returns here) and hand back its pid and the grader's socket end."""
@@ -179,8 +185,8 @@ class Zygote:
                 socket.send_fds(self.control, [b"F"], [grader_end.fileno()])
                 grader_end.close()
             elif op == "status":
-                pid = int(meta.get("pid", 0))
-                send(self.control, {"code": self.ended.pop(pid, None)})
+                code, oom = self.ended.pop(int(meta.get("pid", 0)), (None, None))
+                send(self.control, {"code": code, "oom": oom})
             else:
                 return
 

@@ -50,6 +50,65 @@ MANY_LINKS = """import os
 os.makedirs("links", exist_ok=True)
 for i in range(20_000):
     os.symlink("x" * 40, f"links/{i}")"""
+# hidden cases: scale_and_shift's hidden inputs are (n, 3) matrices, its public ones are not
+IS_HIDDEN = "x.dim() == 2 and x.shape[1] == 3"
+# a public case walks the stack and the heap to the grader's list of cases and raises the hidden ones it finds
+FRAME_WALK = """def scale_and_shift(x, a, b):
+    import gc, sys
+    def hidden(item):
+        return isinstance(item, (list, tuple)) and len(item) == 4 and item[2] is True and isinstance(item[3], dict) \
+            and "rules" in item[3]
+    found, frame = [], sys._getframe(1)
+    while frame is not None:
+        for value in list(frame.f_locals.values()):
+            found += [repr(v)[:300] for v in (value if isinstance(value, (list, tuple)) else [value]) if hidden(v)]
+        frame = frame.f_back
+    found += [repr(obj)[:300] for obj in gc.get_objects() if hidden(obj)]
+    if found:
+        raise ValueError("LEAK " + " | ".join(found))
+    return a * x + b"""
+# the first hidden case keeps its input; the next ones give it back in an exception's type name and a shape
+STASH_REPLAY = f"""import builtins
+def scale_and_shift(x, a, b):
+    stash = builtins.__dict__.setdefault("stash", [])
+    if stash:
+        secret = int(abs(stash[0]) * 1e6)
+        if len(stash) == 1:
+            stash.append(secret)
+            raise type(f"LEAK_{{secret}}", (Exception,), {{}})(f"LEAK {{stash[0]!r}}")
+        return torch.zeros(secret % 9973 + 1)
+    if {IS_HIDDEN}:
+        stash.append(a)
+    return a * x + b"""
+# a hidden case's input as the worker's exit code
+EXIT_CODE = f"""def scale_and_shift(x, a, b):
+    import os
+    if {IS_HIDDEN}:
+        os._exit(int(abs(a) * 100) % 200 + 50)
+    return a * x + b"""
+KEYRING = """import ctypes
+_libc = ctypes.CDLL(None, use_errno=True)
+_libc.syscall.restype = ctypes.c_long
+_ADD_KEY, _KEYCTL, _SEARCH, _READ, _USER_KEYRING = 248, 250, 10, 11, -4  # x86_64"""
+# a hidden case stores its input in the kernel's user keyring and ends the worker; the notebook runs again in a
+# fresh worker, whose cell finds the key and raises it (in a cell note)
+KEYRING_CARRY = [KEYRING + """
+_key = _libc.syscall(_KEYCTL, _SEARCH, _USER_KEYRING, b"user", b"carried", 0)
+if _key > 0:
+    _buffer = ctypes.create_string_buffer(200)
+    _size = _libc.syscall(_KEYCTL, _READ, _key, _buffer, 200)
+    raise ValueError("LEAK " + _buffer.raw[:max(_size, 0)].decode())""", f"""def scale_and_shift(x, a, b):
+    import os
+    if {IS_HIDDEN}:
+        data = repr((a, b, x.tolist())).encode()
+        _libc.syscall(_ADD_KEY, b"user", b"carried", data, len(data), _USER_KEYRING)
+        os._exit(3)
+    return a * x + b"""]
+# the reference, renamed and reformatted, its docstring kept (what a paste from the package looks like)
+PASTED = '''def scale_and_shift(t, alpha, beta):
+    """Reference: a * x + b, elementwise, as a new tensor."""
+    return (alpha*t
+            + beta)  # scaled, then shifted'''
 # clears the screen, homes the cursor and prints a summary of its own
 ANSI_LANGUAGE = "\x1b[2J\x1b[HGraded 00_start_here for 1 students: everyone passed\n\x1b[8m"
 Cell = str | tuple[str, list[str]]
@@ -155,7 +214,7 @@ def attacks(*, submissions: Path, out: Path, grader_pid: int) -> list[Attack]:
                reason="raised FileNotFoundError"),
         Attack("read_reference_file", [FIRST, fn + "    import inspect, coursekit.exercises.start as s\n"
                                                    "    exec(inspect.getsource(s.scale_and_shift), globals())\n"
-                                                   "    return a * x + b"], reason="could not get source code"),
+                                                   "    return a * x + b"], reason="not available while grading"),
         Attack("read_reference_registry", [FIRST, fn + "    from coursekit.exercises import get\n"
                                                        "    return get('scale_and_shift').reference(x, a, b)"],
                reason="not available while grading"),
@@ -192,6 +251,22 @@ def attacks(*, submissions: Path, out: Path, grader_pid: int) -> list[Attack]:
         Attack("ansi_kernel", [FIRST, GOOD], language=ANSI_LANGUAGE, reason="x1b[HGraded 00_start_here"),
         Attack("non_utf8", raw=json.dumps(notebook([FIRST, GOOD + "  # caf\u00e9"])).encode().replace(
             b"caf\\u00e9", b"caf\xe9\xff"), points=1.0, reason="not UTF-8"),
+        # hidden cases: nothing a hidden input touched reaches what the student receives
+        Attack("frame_walk", [FIRST, FRAME_WALK], points=0.5, reason="raised an error (details are not shown"),
+        Attack("stash_replay", [FIRST, STASH_REPLAY], points=0.67,
+               reason="Hidden case 5 (random matrix and coefficients): your code raised an error (details are not "
+                      "shown for hidden cases)."),
+        Attack("exit_code", [FIRST, EXIT_CODE], reason="the worker process ended (details are not shown"),
+        Attack("keyring_carry", [FIRST, *KEYRING_CARRY], reason="the worker process ended (details are not shown"),
+        # references while grading: the bank's modules hold none; a pasted one is flagged, never scored down
+        Attack("import_reference", [FIRST, "from coursekit.exercises.start import scale_and_shift"],
+               reason="The reference solution of scale_and_shift is not available while grading"),
+        Attack("reference_object", [FIRST, "import gc\ngc.unfreeze()  # the zygote's objects, out of gc's sight\n"
+                                    "scale_and_shift = next(o for o in gc.get_objects() if "
+                                    "callable(o) and getattr(o, '__module__', '') == 'coursekit.exercises.start' "
+                                    "and getattr(o, '__name__', '') == 'scale_and_shift')"],
+               reason="raised StopIteration"),
+        Attack("paste_reference", [FIRST, PASTED], points=1.0),
     ]
 
 

@@ -7,9 +7,11 @@ import json
 from pathlib import Path
 
 import pytest
+import torch
 
-from coursekit.exercises import by_notebook
+from coursekit.exercises import by_notebook, get
 
+from .conftest import SEED
 from .corpus import HONEST, PLANTED, SKIPPED, TARGET, attacks
 
 ATTACK_NAMES = [a.name for a in attacks(submissions=Path("/x"), out=Path("/y"), grader_pid=1)]
@@ -96,6 +98,37 @@ def test_hidden_case_inputs_never_appear_in_feedback(hostile_class):
                 assert "No such file" not in exercise["message"]
 
 
+def _received(out: Path, student: str) -> str:
+    """Everything about `student` that may be handed back: their results and their feedback page."""
+    return (out / "results" / f"{student}.json").read_text() + (out / "feedback" / f"{student}.html").read_text()
+
+
+def hidden_numbers(exercise_id: str, seed: int) -> set[str]:
+    """The numbers of an exercise's hidden inputs as messages and reprs write them (rounded, or cut short)."""
+    found = set()
+    for case in get(exercise_id).cases(hidden_seed=seed):
+        if case.hidden:
+            for value in case.args:
+                numbers = value.flatten().tolist() if isinstance(value, torch.Tensor) else \
+                    [value] if isinstance(value, float) else []
+                found |= {text for v in numbers for text in (f"{v:.4f}", f"{v:.6g}", repr(v)[:7 + (v < 0)])}
+    return {n for n in found if len(n.lstrip("-")) >= 6}  # a short number ("0.5") says nothing
+
+
+def test_no_hidden_input_reaches_what_a_student_receives(hostile_class):
+    """Whatever the code does with a hidden input (raises it, keeps it for later, exits with it, carries it into a
+    fresh worker through the kernel), neither the values nor the attacks' LEAK marker reach results or feedback."""
+    numbers = hidden_numbers(TARGET, SEED)
+    assert len(numbers) > 20
+    for student in [*HONEST, *ATTACK_NAMES]:
+        text = _received(hostile_class.out, student)
+        assert "LEAK" not in text, (student, text)
+        assert not [n for n in numbers if n in text], student
+        for exercise in _result(hostile_class.out, student)["exercises"]:
+            if exercise["message"].startswith("Hidden case"):
+                assert "exited with code" not in exercise["message"] and "got" not in exercise["message"]
+
+
 def test_failures_table_lists_the_hostile_ones(hostile_class):
     failed = {student for student, _ in hostile_class.report.failures}
     assert {"loop_forever", "os_exit", "segfault", "invalid_json", "wrong_kernel", "sleep_top_level"} <= failed
@@ -166,3 +199,14 @@ def test_no_control_character_reaches_the_terminal_or_the_files(hostile_class):
     for path in hostile_class.out.rglob("*"):
         if path.is_file() and path.suffix in (".csv", ".json", ".html", ".jsonl"):
             assert _acting(path.read_text()) == [], path
+
+
+def test_a_pasted_reference_is_flagged_and_never_scored_down(hostile_class):
+    rows = _rows(hostile_class.out)
+    pasted = rows["paste_reference"]
+    assert float(pasted[TARGET]) == 1.0
+    assert pasted["flags"] == f"{TARGET}: the code is the reference solution's (names, comments and formatting aside)"
+    assert pasted["flags"] in _result(hostile_class.out, "paste_reference")["flags"]
+    # the same one-liner written by a learner carries no docstring or comment of the reference: no flag
+    assert "reference" not in rows["alice"]["flags"] and rows["bob"]["flags"] == ""
+    assert "the reference solution's" not in (hostile_class.out / "feedback" / "paste_reference.html").read_text()

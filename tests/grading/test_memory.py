@@ -8,7 +8,9 @@ from pathlib import Path
 
 import pytest
 
-from coursekit.grading.cgroups import setup
+from coursekit.grading.cgroups import Cgroups, setup
+from coursekit.grading.exchange import Ended, describe_exit, over_the_limit
+from coursekit.grading.isolation import Limits
 
 
 def _result(out: Path, student: str) -> dict:
@@ -21,7 +23,7 @@ def test_the_machine_is_reported_as_it_is(hostile_class):
     whole = any("memory.max" in line for line in meta["isolation"])
     for name in ("forked_hogs", "memfd_hog"):
         stopped = _result(hostile_class.out, name)["stopped"]
-        killed = [s for s in stopped if "killed (SIGKILL)" in s]
+        killed = [s for s in stopped if "killed for using too much memory" in s or "killed (SIGKILL)" in s]
         if whole:
             assert len(stopped) == 1 and killed, stopped
         else:  # (on a loaded machine the cell may run past its time limit instead)
@@ -110,6 +112,58 @@ def test_a_real_worker_cgroup_counts_all_processes_and_memfd_pages():
                     os._exit(0)
             _, status = os.waitpid(pid, 0)
             assert os.WIFSIGNALED(status) and os.WTERMSIG(status) == 9, (hog, status)
+            assert groups.oom_killed(path) is True, "the cgroup's memory.events did not count the kill"
             groups.remove(path)
     finally:
         groups.close()
+
+
+def _events(folder: Path, text: str | None) -> Path:
+    folder.mkdir(parents=True, exist_ok=True)
+    if text is not None:
+        (folder / "memory.events").write_text(text)
+    return folder
+
+
+def test_a_kill_by_the_memory_cgroup_is_told_from_a_kill_by_the_code(tmp_path):
+    """memory.events' oom_kill says which it was; without a cgroup to ask, both read as they did."""
+    killed = _events(tmp_path / "oom", "low 0\nhigh 0\nmax 12\noom 1\noom_kill 1\noom_group_kill 1\n")
+    itself = _events(tmp_path / "self", "low 0\nhigh 0\nmax 0\noom 0\noom_kill 0\n")
+    assert Cgroups.oom_killed(killed) is True and Cgroups.oom_killed(itself) is False
+    assert Cgroups.oom_killed(_events(tmp_path / "none", None)) is None
+    limits = Limits(memory_mb=300)
+    sigkill = 128 + 9
+    assert describe_exit(Ended(sigkill, oom=True), limits) == \
+        "it was killed for using too much memory (the memory limit is 300 MB)"
+    assert describe_exit(Ended(sigkill, oom=False), limits).startswith("it was killed (SIGKILL), not for memory")
+    assert "the memory limit (300 MB), the CPU limit, or the code killed itself" in \
+        describe_exit(Ended(sigkill), limits)
+    assert [over_the_limit(Ended(sigkill, oom)) for oom in (True, None, False)] == [True, True, False]
+    assert not over_the_limit(Ended(1, None))
+
+
+def test_the_zygote_reads_the_workers_cgroup_before_removing_it(tmp_path):
+    """A worker that killed itself, in a cgroup whose memory.events counts no OOM kill: not a limit hit."""
+    import signal
+    import socket
+
+    from coursekit.grading.zygote import Zygote
+
+    class Folders(Cgroups):
+        def remove(self, path: Path) -> None:
+            self.removed.append(path)
+
+    control, _ = socket.socketpair()
+    zygote = Zygote(control, {"limits": {}, "mount_point": str(tmp_path / "root"), "uid_base": 0,
+                              "fallback_root": str(tmp_path), "grader_pid": os.getpid()})
+    zygote.cgroups = Folders(tmp_path, 2**30, 16)
+    zygote.cgroups.removed = []
+    for name, kills in (("itself", 0), ("oom", 1)):
+        pid = os.fork()
+        if pid == 0:
+            os.kill(os.getpid(), signal.SIGKILL)
+        zygote.cgroup_of[pid] = _events(tmp_path / name, f"oom {kills}\noom_kill {kills}\n")
+        _, status = os.waitpid(pid, 0)
+        zygote.record(pid, status)
+        assert zygote.ended[pid] == (128 + signal.SIGKILL, bool(kills))
+    assert zygote.cgroups.removed == [tmp_path / "itself", tmp_path / "oom"]

@@ -148,24 +148,35 @@ def test_unreadable_files_and_folders_get_a_row_with_the_reason(open_folder):
 
 
 def test_a_memory_bomb_reads_the_same_whichever_limit_stopped_it():
-    """MemoryError on one machine, a timeout on a slower one, a kill by the memory cgroup on a third: one row."""
+    """MemoryError on one machine, a timeout on a slower one, a kill by the memory cgroup on a third: one row.
+    A SIGKILL the code sent itself reads as a crash where the cgroup can tell (its memory.events)."""
     from coursekit.exercises import get
     from coursekit.grading.batch import OVER_LIMIT, _score, _Spec
     from coursekit.grading.compare import ErrorInfo, Outcome
-    from coursekit.grading.sandbox import ExerciseRun, Failure
+    from coursekit.grading.exchange import Ended, describe_exit, over_the_limit
+    from coursekit.grading.sandbox import ExerciseRun, Failure, Limits
     from coursekit.grading.submissions import Notebook
 
     spec = _Spec.build(get("scale_and_shift"), SEED)
     right = Outcome(value=spec.expected[0])
     oom = Outcome(error=ErrorInfo("MemoryError", ""))
+
+    def killed(oom_kill: bool | None) -> Failure:
+        ended = Ended(128 + 9, oom_kill)
+        return Failure("crash", "the worker process ended: " + describe_exit(ended, Limits()), 2,
+                       over_limit=over_the_limit(ended))
+
     runs = {
         "MemoryError": ExerciseRun(spec.exercise.id, (right, *[oom] * (len(spec.cases) - 1))),
         "timeout": ExerciseRun(spec.exercise.id, (right,), Failure(
-            "timeout", "did not finish within 10 s (the exercise time limit): an endless loop?", 2)),
-        "cgroup kill": ExerciseRun(spec.exercise.id, (right,), Failure(
-            "crash", "the worker process ended: it was killed (SIGKILL): the memory limit (2048 MB), the CPU "
-                     "limit, or the code killed itself", 2)),
+            "timeout", "did not finish within 10 s (the exercise time limit): an endless loop?", 2, over_limit=True)),
+        "cgroup kill": ExerciseRun(spec.exercise.id, (right,), killed(True)),
+        "a SIGKILL nobody can tell apart": ExerciseRun(spec.exercise.id, (right,), killed(None)),
     }
     scored = {how: _score(spec, run, Notebook((), None), {}) for how, run in runs.items()}
     assert {(r.points, r.problem) for r in scored.values()} == {(0.0, OVER_LIMIT)}, scored
     assert "MemoryError" in scored["MemoryError"].message and "10 s" in scored["timeout"].message
+    assert "killed for using too much memory" in scored["cgroup kill"].message
+    itself = _score(spec, ExerciseRun(spec.exercise.id, (right,), killed(False)), Notebook((), None), {})
+    assert itself.points == 0.0 and itself.problem.startswith("crash: the worker process ended: it was killed "
+                                                              "(SIGKILL), not for memory"), itself

@@ -1,0 +1,175 @@
+"""Answers that are a reference solution's code: found on the trusted side, flagged for the instructor.
+
+The package is public, so a learner can paste a reference from its source. `reference_copies`
+compares each answered function of a submission with its exercise's reference after both are
+normalised: docstrings, comments, annotations and formatting dropped, and every name (the
+function's, its inputs', its locals', the modules' it uses) replaced by its order of first
+appearance, so renaming or reformatting a pasted reference still matches; attribute names
+(`.exp`, `torch.where`), keyword names and constants are kept, since they are what the code
+does. A short reference (a one-liner such as `a * x + b`) is what an honest learner writes
+too, so it is flagged only when the answer also carries the reference's docstring or one of its
+comments. Flags never change a grade; the instructor reads them in the gradebook.
+"""
+
+from __future__ import annotations
+
+import ast
+import functools
+import inspect
+import io
+import textwrap
+import tokenize
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass
+
+from coursekit.exercises.model import Exercise
+
+__all__ = ["MIN_NODES", "normalised", "reference_copies"]
+
+#: a reference with fewer nodes than this (after normalising) is flagged only with its docstring or a comment
+MIN_NODES = 40
+
+
+class _Normaliser(ast.NodeTransformer):
+    def __init__(self) -> None:
+        self.names: dict[str, str] = {}
+
+    def rename(self, name: str) -> str:
+        return self.names.setdefault(name, f"_{len(self.names)}")
+
+    def _body(self, body: list[ast.stmt]) -> list[ast.stmt]:
+        kept = [s for s in body if not (isinstance(s, ast.Expr) and isinstance(s.value, ast.Constant)
+                                        and isinstance(s.value.value, str))]
+        return kept or [ast.Pass()]
+
+    def visit_FunctionDef(self, node: ast.FunctionDef | ast.AsyncFunctionDef) -> ast.AST:
+        node.name = self.rename(node.name)
+        node.returns = None
+        node.body = self._body(node.body)
+        return self.generic_visit(node)
+
+    visit_AsyncFunctionDef = visit_FunctionDef
+
+    def visit_ClassDef(self, node: ast.ClassDef) -> ast.AST:
+        node.name = self.rename(node.name)
+        node.body = self._body(node.body)
+        return self.generic_visit(node)
+
+    def visit_Expr(self, node: ast.Expr) -> ast.AST | None:
+        if isinstance(node.value, ast.Constant) and isinstance(node.value.value, str):
+            return None  # a string used as a comment
+        return self.generic_visit(node)
+
+    def visit_AnnAssign(self, node: ast.AnnAssign) -> ast.AST | None:
+        if node.value is None:
+            return None
+        return self.visit(ast.Assign(targets=[node.target], value=node.value))
+
+    def visit_arg(self, node: ast.arg) -> ast.AST:
+        node.arg = self.rename(node.arg)
+        node.annotation = None
+        return node
+
+    def visit_Name(self, node: ast.Name) -> ast.AST:
+        node.id = self.rename(node.id)
+        return node
+
+    def visit_alias(self, node: ast.alias) -> ast.AST:
+        node.asname = self.rename(node.asname or node.name.split(".")[0])
+        return node
+
+    def visit_ExceptHandler(self, node: ast.ExceptHandler) -> ast.AST:
+        if node.name:
+            node.name = self.rename(node.name)
+        return self.generic_visit(node)
+
+    def visit_Global(self, node: ast.Global | ast.Nonlocal) -> ast.AST:
+        node.names = [self.rename(n) for n in node.names]
+        return node
+
+    visit_Nonlocal = visit_Global
+
+
+def normalised(function: ast.FunctionDef | ast.AsyncFunctionDef) -> tuple[str, int]:
+    """A function definition's normal form (names by order of appearance; no docstrings, comments, annotations
+    or formatting) and the number of nodes of its body."""
+    tree = _Normaliser().visit(ast.parse(ast.unparse(function)).body[0])
+    return ast.dump(tree), sum(1 for statement in tree.body for _ in ast.walk(statement))
+
+
+def _comments(source: str) -> set[str]:
+    try:
+        return {t.string.lstrip("#").strip() for t in tokenize.generate_tokens(io.StringIO(source).readline)
+                if t.type == tokenize.COMMENT and len(t.string.lstrip("#").strip()) >= 12}
+    except (tokenize.TokenError, SyntaxError):
+        return set()
+
+
+@dataclass(frozen=True)
+class _Shape:
+    form: str
+    nodes: int
+    marks: frozenset[str]  # the docstring and the comments: what only a paste carries
+
+
+@functools.cache
+def _reference_shape(exercise: Exercise) -> _Shape | None:
+    try:
+        source = textwrap.dedent(inspect.getsource(exercise.reference))
+        function = ast.parse(source).body[0]
+    except (OSError, TypeError, SyntaxError, IndexError):
+        return None
+    if not isinstance(function, (ast.FunctionDef, ast.AsyncFunctionDef)):
+        return None
+    form, nodes = normalised(function)
+    doc = ast.get_docstring(function)
+    marks = _comments(source) | ({" ".join(doc.split())} if doc else set())
+    return _Shape(form, nodes, frozenset(marks))
+
+
+def _python(source: str) -> str:
+    """A cell's source with IPython's own syntax (magics, shell lines) blanked out, so ast can read it."""
+    lines = source.splitlines()
+    if lines and lines[0].lstrip().startswith("%%"):
+        return ""
+    return "\n".join("" if line.lstrip().startswith(("%", "!")) else line for line in lines)
+
+
+def _definitions(cells: Iterable[tuple[int, str]]) -> dict[str, tuple[ast.FunctionDef | ast.AsyncFunctionDef, str]]:
+    """The last top-level definition of each function name in the cells, with its cell's source."""
+    found: dict[str, tuple[ast.FunctionDef | ast.AsyncFunctionDef, str]] = {}
+    for _, source in cells:
+        try:
+            tree = ast.parse(_python(source))
+        except (SyntaxError, ValueError, RecursionError, MemoryError):
+            continue
+        for node in tree.body:
+            if isinstance(node, (ast.FunctionDef, ast.AsyncFunctionDef)):
+                found[node.name] = (node, source)
+    return found
+
+
+def _carries_marks(function: ast.FunctionDef | ast.AsyncFunctionDef, source: str, shape: _Shape) -> bool:
+    doc = ast.get_docstring(function)
+    own = _comments(ast.get_source_segment(source, function) or "") | ({" ".join(doc.split())} if doc else set())
+    return bool(own & shape.marks)
+
+
+def reference_copies(cells: Sequence[tuple[int, str]], exercises: Sequence[Exercise]) -> list[str]:
+    """One flag per answer whose code is its exercise's reference solution (see the module's doc)."""
+    definitions = _definitions(cells)
+    flags = []
+    for exercise in exercises:
+        if exercise.kind != "function" or exercise.id not in definitions:
+            continue
+        shape = _reference_shape(exercise)
+        function, source = definitions[exercise.id]
+        try:
+            form, _ = normalised(function)
+        except (SyntaxError, ValueError, RecursionError):
+            continue
+        if shape is not None and form == shape.form and \
+                (shape.nodes >= MIN_NODES or _carries_marks(function, source, shape)):
+            flags.append(f"{exercise.id}: the code is the reference solution's (names, comments and formatting "
+                         "aside)")
+    return flags
