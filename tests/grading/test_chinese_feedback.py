@@ -98,3 +98,21 @@ def test_the_bank_s_own_words_are_all_in_the_catalogue():
             missing += [f"{exercise.id}: hidden label {t!r}" for t in labels
                         if t and not CJK.search(i18n._(t))]
     assert not missing, "\n".join(missing)
+
+
+def test_explain_links_a_heading_the_chinese_notebook_has():
+    """The link is relative, so from a Chinese notebook it opens notebooks/zh/…: its anchor must be a heading there."""
+    import json
+    import re
+    from pathlib import Path
+
+    zh = Path(__file__).resolve().parents[2] / "notebooks" / "zh"
+    wanted = {(e.notebook, e.section) for e in EXPLANATIONS}
+    if not all((zh / notebook).exists() for notebook, _section in wanted):
+        pytest.skip("no Chinese edition of the notebooks explain() links to in this tree")
+    with i18n.using_language("zh"):
+        for notebook, section in wanted:
+            cells = json.loads((zh / notebook).read_text(encoding="utf-8"))["cells"]
+            headings = {m.group(1).strip() for c in cells if c["cell_type"] == "markdown"
+                        for m in re.finditer(r"^#+\s+(.+)$", "".join(c["source"]), re.M)}
+            assert i18n._(section) in headings, (notebook, i18n._(section), sorted(headings))
