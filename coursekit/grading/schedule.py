@@ -71,7 +71,7 @@ class _Exercise:
     origin: str = ""
 
     def run(self) -> ExerciseRun:
-        done = []
+        done: list[Outcome] = []
         while len(done) in self.outcomes:  # outcomes stop where a failure did
             done.append(self.outcomes[len(done)])
         return ExerciseRun(self.request.id, tuple(done), self.failure, self.origin)
@@ -146,13 +146,13 @@ class _Submission:
                 self.raised.setdefault(index, text)
         if answer.stop is None:
             return True
-        index, why = answer.stop
+        cell, why = answer.stop
         if self.tainted:
             self.not_run(_(_RERUN_STOPPED).format(details=_(HIDDEN_DETAILS)))
-        elif index is None or index in self.stopped:
+        elif cell is None or cell in self.stopped:
             self.not_run(_("the notebook {why}").format(why=why))
         else:
-            self.stopped[index] = why
+            self.stopped[cell] = why
         return False
 
     def run_cases(self, worker: Worker) -> None:
