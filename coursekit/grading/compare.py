@@ -14,12 +14,12 @@ from typing import Any, Literal
 
 import numpy as np
 
-from coursekit.exercises.model import Case, Exercise
+from coursekit.exercises.model import Case, Exercise, Mistake
 from coursekit.explain import Explanation, explain
 from coursekit.grading.plain import Array, FunctionRef, Other, encode
 
 __all__ = ["NO_GRADIENT", "ErrorInfo", "Outcome", "Verdict", "case_name", "compare", "contract", "describe_call",
-           "judge", "recognise", "tally"]
+           "failed", "judge", "recognised", "tally"]
 
 Status = Literal["pass", "fail", "not_attempted", "error", "usage"]
 
@@ -56,6 +56,7 @@ class Verdict:
     message: str = ""
     hint: str | None = None
     explanation: Explanation | None = None  # what an error the learner's code raised means
+    mistake: str | None = None  # the name of the recognised mistake the hint is for (for the class report)
 
     @property
     def passed(self) -> bool:
@@ -304,21 +305,27 @@ def _compare_dicts(expected: dict[str, Any], got: dict[str, Any], exercise: Exer
     return f"{len(wrong)} of {len(expected)} entries are wrong: " + " ".join(problem for _, problem in wrong)
 
 
-def recognise(exercise: Exercise, case: Case, expected: Any, got: Any,
-              wrong_output: Callable[[Case, Callable[..., Any]], Any]) -> str | None:
-    """The message of the first of the exercise's known mistakes that `got` matches, or None."""
+def recognised(exercise: Exercise, case: Case, expected: Any, got: Any,
+               wrong_output: Callable[[Case, Callable[..., Any]], Any]) -> Mistake | None:
+    """The first of the exercise's known mistakes that `got` matches, or None."""
     for mistake in exercise.mistakes:
         try:
             if mistake.test is not None:
                 if mistake.test(case, expected, got):
-                    return mistake.message
+                    return mistake
             elif mistake.wrong is not None:
                 wrong = wrong_output(case, mistake.wrong)
                 if wrong is not None and compare(wrong, got, exercise) is None:
-                    return mistake.message
+                    return mistake
         except Exception:  # noqa: BLE001 - a recogniser that does not apply to this case
             continue
     return None
+
+
+def failed(message: str, mistake: Mistake | None) -> Verdict:
+    """A failing verdict with the recognised mistake's hint (and name), if one was recognised."""
+    return Verdict("fail", message, hint=None if mistake is None else mistake.message,
+                   mistake=None if mistake is None else mistake.name)
 
 
 def _run_wrong(exercise: Exercise) -> Callable[[Case, Callable[..., Any]], Any]:
@@ -334,16 +341,18 @@ def _run_wrong(exercise: Exercise) -> Callable[[Case, Callable[..., Any]], Any]:
     return run
 
 
-def _raised_mistake(exercise: Exercise, error: ErrorInfo) -> str | None:
+def _raised_mistake(exercise: Exercise, error: ErrorInfo) -> Mistake | None:
     text = error.last_line.lower()
-    return next((m.message for m in exercise.mistakes if m.raised is not None and m.raised in text), None)
+    return next((m for m in exercise.mistakes if m.raised is not None and m.raised in text), None)
 
 
 def _error_verdict(exercise: Exercise, error: ErrorInfo, name: str) -> Verdict:
     if error.type_name == NO_GRADIENT:
         return Verdict("fail", f"{name}: {error.last_line}")
     message = f"{name}: raised {error.type_name}: {error.last_line}"
-    return Verdict("error", message, hint=_raised_mistake(exercise, error), explanation=explain(error.last_line))
+    mistake = _raised_mistake(exercise, error)
+    return Verdict("error", message, hint=None if mistake is None else mistake.message,
+                   explanation=explain(error.last_line), mistake=None if mistake is None else mistake.name)
 
 
 def judge(exercise: Exercise, case: Case, expected: Any, outcome: Outcome, *, number: int,
@@ -373,8 +382,8 @@ def judge(exercise: Exercise, case: Case, expected: Any, outcome: Outcome, *, nu
     name = case_name(exercise, case, number)  # built only for a message: it formats every input
     if outcome.violation:
         # the rule decides the case; a recognised mistake in the same answer is still worth saying
-        return Verdict("fail", f"{name}: {outcome.violation}",
-                       hint=recognise(exercise, case, expected, outcome.value, recognise_with))
+        return failed(f"{name}: {outcome.violation}",
+                      recognised(exercise, case, expected, outcome.value, recognise_with))
     if outcome.restored:
         return Verdict("fail", f"{name}: your function changed its input {', '.join(outcome.restored)} in place and "
                        "put it back, but not exactly: in floating point x + h − 2h + h is not always x (every "
@@ -385,11 +394,10 @@ def judge(exercise: Exercise, case: Case, expected: Any, outcome: Outcome, *, nu
                        f"{', '.join(outcome.mutated)} in place. "
                        "Compute a new tensor instead (x = x * 2, not x *= 2 or x.mul_(2)).")
     if exercise.warning_free and outcome.warnings:
-        return Verdict("fail", f"{name}: produced a warning: {outcome.warnings[0]}. "
-                       "The answer must be computed without overflow or invalid operations.",
-                       hint=recognise(exercise, case, expected, outcome.value, recognise_with))
+        return failed(f"{name}: produced a warning: {outcome.warnings[0]}. "
+                      "The answer must be computed without overflow or invalid operations.",
+                      recognised(exercise, case, expected, outcome.value, recognise_with))
     if case.gradient:
         problem = f"the gradient autograd computes through your function (what a network using it would train " \
                   f"with) is not the derivative. {problem}"
-    return Verdict("fail", f"{name}: {problem}",
-                   hint=recognise(exercise, case, expected, outcome.value, recognise_with))
+    return failed(f"{name}: {problem}", recognised(exercise, case, expected, outcome.value, recognise_with))

@@ -14,7 +14,7 @@ from collections.abc import Callable
 from typing import Any
 
 from coursekit.exercises.model import Case, Exercise
-from coursekit.grading.compare import NO_GRADIENT, NOT_ATTEMPTED, Outcome, Verdict, compare, recognise
+from coursekit.grading.compare import NO_GRADIENT, NOT_ATTEMPTED, Outcome, Verdict, compare, failed, recognised
 from coursekit.grading.plain import Array
 
 __all__ = ["HIDDEN_DETAILS", "hidden_verdict"]
@@ -65,5 +65,4 @@ def hidden_verdict(exercise: Exercise, case: Case, expected: Any, outcome: Outco
     if case.gradient:
         problem = f"the gradient autograd computes through your function is not the derivative: {problem}"
     # a recognised mistake is one of the exercise's own sentences, chosen by the grader
-    return Verdict("fail", f"{name}: {problem}{details}.",
-                   hint=recognise(exercise, case, expected, outcome.value, wrong_output))
+    return failed(f"{name}: {problem}{details}.", recognised(exercise, case, expected, outcome.value, wrong_output))
