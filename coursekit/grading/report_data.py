@@ -44,7 +44,7 @@ FLAG_MIN_STUDENTS = 10
 PROBLEM_KINDS = ("unreadable", "not_read", "submission", "timeout", "limit", "crash", "invalid", "not_run",
                  "cell_timeout", "cell_stopped", "other_files", "exercise_other")
 _EXAMPLES = 3
-_RAN = ("pass", "fail", "error")
+_CODES = {"pass": 0, "fail": 1, "error": 1}  # a case's mark as a number: 0 passed, 1 failed, -1 did not run
 _EXERCISE_PROBLEMS = {"timeout", "crash", "invalid", "not_run"}
 
 
@@ -112,7 +112,7 @@ def _exercises(folder: Folder, graded: Sequence[Student]) -> list[dict[str, Any]
 
 
 def _attempted(graded: Sequence[Student], exercise: str) -> list[Student]:
-    return [s for s in graded if _status(s, exercise) != "not_attempted"]
+    return [s for s in graded if exercise in s.answers and s.answers[exercise].status != "not_attempted"]
 
 
 def _discrimination(failed: np.ndarray, totals: np.ndarray) -> float | None:
@@ -128,19 +128,25 @@ def _flag(ran: int, share: float | None) -> str | None:
     return "almost_all_fail" if share >= FLAG_MANY else "almost_none_fail" if share <= FLAG_FEW else None
 
 
-def _cases(folder: Folder, graded: Sequence[Student]) -> tuple[list[dict[str, Any]], int]:
+def _codes(students: Sequence[Student], ident: str, count: int) -> np.ndarray:
+    """students x cases: 0 passed, 1 failed (a wrong result or an error), -1 did not run."""
+    rows = []
+    for student in students:
+        marks = [_CODES.get(status, -1) for status, _mistake in (student.answers[ident].cases or ())[:count]]
+        rows.append(marks + [-1] * (count - len(marks)))
+    return np.asarray(rows, dtype=np.int8).reshape(len(students), count)
+
+
+def _cases(folder: Folder, attempted: dict[str, list[Student]]) -> tuple[list[dict[str, Any]], int]:
     """One row per case of every exercise, and how many attempted answers had no recorded case marks."""
     rows, unrecorded = [], 0
     for meta in folder.meta["exercises"]:
         ident, count = meta["id"], int(meta.get("cases", 0))
         info = meta.get("case_list") if isinstance(meta.get("case_list"), list) else []
-        students = [s for s in _attempted(graded, ident) if s.answers[ident].cases is not None]
-        unrecorded += len(_attempted(graded, ident)) - len(students)
+        students = [s for s in attempted[ident] if s.answers[ident].cases is not None]
+        unrecorded += len(attempted[ident]) - len(students)
         totals = np.asarray([s.total for s in students], dtype=float)
-        codes = np.full((len(students), count), -1, dtype=np.int8)  # 0 pass, 1 failed, -1 did not run
-        for row, student in enumerate(students):
-            for k, (status, _mistake) in enumerate(student.answers[ident].cases[:count]):
-                codes[row, k] = 0 if status == "pass" else 1 if status in ("fail", "error") else -1
+        codes = _codes(students, ident, count)
         for k in range(count):
             case = info[k] if k < len(info) and isinstance(info[k], dict) else {}
             ran = codes[:, k] >= 0
@@ -157,13 +163,13 @@ def _cases(folder: Folder, graded: Sequence[Student]) -> tuple[list[dict[str, An
     return rows, unrecorded
 
 
-def _mistakes(folder: Folder, graded: Sequence[Student]) -> list[dict[str, Any]]:
+def _mistakes(folder: Folder, attempted: dict[str, list[Student]]) -> list[dict[str, Any]]:
     sections = []
     for meta in folder.meta["exercises"]:
         ident = meta["id"]
         hints = {m["name"]: str(m.get("message", "")) for m in meta.get("mistakes") or ()
                  if isinstance(m, dict) and isinstance(m.get("name"), str)}
-        students = [s for s in _attempted(graded, ident) if s.answers[ident].cases is not None]
+        students = [s for s in attempted[ident] if s.answers[ident].cases is not None]
         who: dict[str, list[str]] = defaultdict(list)
         failed = unrecognised = 0
         for student in students:
@@ -192,7 +198,7 @@ def _problem_kinds(student: Student) -> list[tuple[str, str]]:
         head = student.problem.split(":", 1)[0]
         found.append(({"unreadable notebook": "unreadable", "not read": "not_read"}.get(head, "submission"),
                       student.problem))
-    found += [("cell_timeout" if "did not finish" in text else "cell_stopped", text) for text in student.stopped]
+    found += [("cell_timeout" if "time limit" in text else "cell_stopped", text) for text in student.stopped]
     found += [("other_files", text) for text in student.unread]
     for ident, answer in sorted(student.answers.items()):
         if answer.problem:
@@ -218,7 +224,7 @@ def _problems(folder: Folder) -> list[dict[str, Any]]:
             for kind in sorted(ids, key=lambda k: (-len(ids[k]), order.get(k, len(order))))]
 
 
-def _similarity(folder: Folder, graded: Sequence[Student]) -> tuple[list[dict[str, Any]], int]:
+def _similarity(folder: Folder, attempted: dict[str, list[Student]]) -> tuple[list[dict[str, Any]], int]:
     """Per exercise: reference matches and clusters of identical normal forms; and how many answers lacked a
     recorded form."""
     sections, unrecorded = [], 0
@@ -227,7 +233,7 @@ def _similarity(folder: Folder, graded: Sequence[Student]) -> tuple[list[dict[st
         buckets: dict[str, list[Student]] = defaultdict(list)
         matches: dict[str, list[str]] = {"reference": [], "course": []}
         compared = short = 0
-        for student in _attempted(graded, ident):
+        for student in attempted[ident]:
             answer = student.answers[ident]
             if answer.digest is None:
                 unrecorded += 1
@@ -252,13 +258,14 @@ def _similarity(folder: Folder, graded: Sequence[Student]) -> tuple[list[dict[st
 def report_data(folder: Folder) -> dict[str, Any]:
     """The class report of a read output folder, as JSON-ready data (see `coursekit.grading.report_schema`)."""
     graded = [s for s in folder.students if not s.problem]
-    cases, cases_unrecorded = _cases(folder, graded)
-    similarity, forms_unrecorded = _similarity(folder, graded)
-    attempted = sum(len(_attempted(graded, e["id"])) for e in folder.meta["exercises"])
+    attempted = {e["id"]: _attempted(graded, e["id"]) for e in folder.meta["exercises"]}
+    cases, cases_unrecorded = _cases(folder, attempted)
+    similarity, forms_unrecorded = _similarity(folder, attempted)
+    answers = sum(len(a) for a in attempted.values())
     unavailable = {}
-    if attempted and cases_unrecorded == attempted:
+    if answers and cases_unrecorded == answers:
         unavailable["cases"] = unavailable["mistakes"] = "not_recorded"
-    if attempted and forms_unrecorded == attempted:
+    if answers and forms_unrecorded == answers:
         unavailable["similarity"] = "not_recorded"
     if not graded:
         unavailable.update({k: "no_graded_students" for k in ("exercises", "cases", "mistakes", "similarity")})
@@ -278,7 +285,7 @@ def report_data(folder: Folder) -> dict[str, Any]:
         "scores": _scores(folder),
         "exercises": _exercises(folder, graded),
         "cases": cases,
-        "mistakes": _mistakes(folder, graded),
+        "mistakes": _mistakes(folder, attempted),
         "problems": _problems(folder),
         "similarity": similarity,
     }

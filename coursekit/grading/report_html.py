@@ -35,23 +35,36 @@ __all__ = ["STYLE", "render"]
 STYLE = """
 body { font-family: system-ui, -apple-system, "Segoe UI", sans-serif; max-width: 1040px; margin: 2em auto;
        padding: 0 1em; line-height: 1.45; color: #1a1a1a; }
-h1 { font-size: 1.7em; margin-bottom: 0.2em; } h2 { border-bottom: 2px solid #0072B2; padding-bottom: 0.15em;
-margin-top: 2em; } h3 { margin-bottom: 0.3em; }
-nav ol { columns: 2; } .meta { color: #555; }
+h1 { font-size: 1.7em; margin-bottom: 0.2em; }
+h2 { border-bottom: 2px solid #0072B2; padding-bottom: 0.15em; margin-top: 2em; }
+h3 { margin-bottom: 0.3em; }
+nav ol { columns: 2; }
+.meta { color: #555; }
 table { border-collapse: collapse; margin: 0.6em 0 1em; font-size: 0.92em; }
 th, td { border-bottom: 1px solid #ddd; padding: 0.25em 0.6em; text-align: left; vertical-align: top; }
-th { background: #f3f6f9; } td.n { text-align: right; font-variant-numeric: tabular-nums; }
-tr.flagged td { background: #fff3e6; } .flag { color: #a04000; font-weight: 600; }
-figure { margin: 1em 0; } figure img { max-width: 100%; height: auto; border: 1px solid #eee; }
-figcaption { color: #555; font-size: 0.9em; } .note { border-left: 4px solid #E69F00; padding: 0.3em 0.8em;
-background: #fffaf0; } .unavailable { border-left: 4px solid #D55E00; padding: 0.3em 0.8em; background: #fff4f0; }
-details { margin: 0.2em 0; } summary { cursor: pointer; color: #0072B2; white-space: nowrap; } .ids { font-family: monospace;
-font-size: 0.88em; word-break: break-word; } dl.facts { display: grid; grid-template-columns: max-content auto;
-gap: 0.15em 1em; } dl.facts dt { font-weight: 600; } dl.facts dd { margin: 0; }
+th { background: #f3f6f9; }
+td.n { text-align: right; font-variant-numeric: tabular-nums; white-space: nowrap; }
+td.name { white-space: nowrap; }
+tr.flagged td { background: #fff3e6; }
+.flag { color: #a04000; font-weight: 600; white-space: nowrap; }
+figure { margin: 1em 0; }
+figure img { max-width: 100%; height: auto; border: 1px solid #eee; }
+figcaption { color: #555; font-size: 0.9em; }
+.note { border-left: 4px solid #E69F00; padding: 0.3em 0.8em; background: #fffaf0; }
+.unavailable { border-left: 4px solid #D55E00; padding: 0.3em 0.8em; background: #fff4f0; }
+details { margin: 0.2em 0; }
+summary { cursor: pointer; color: #0072B2; white-space: nowrap; }
+.ids { font-family: monospace; font-size: 0.88em; word-break: break-word; }
+dl.facts { display: grid; grid-template-columns: max-content auto; gap: 0.15em 1em; }
+dl.facts dt { font-weight: 600; }
+dl.facts dd { margin: 0; }
 @media print {
-  body { max-width: none; margin: 0; font-size: 10pt; color: #000; } nav { display: none; }
-  h2 { break-before: auto; break-after: avoid; } figure, tr, .note, .unavailable { break-inside: avoid; }
-  summary { color: #000; } a { color: #000; text-decoration: none; }
+  body { max-width: none; margin: 0; font-size: 10pt; color: #000; }
+  nav { display: none; }
+  h2 { break-after: avoid; }
+  figure, tr, .note, .unavailable { break-inside: avoid; }
+  summary { color: #000; }
+  a { color: #000; text-decoration: none; }
   @page { margin: 15mm; }
 }
 """
@@ -121,7 +134,7 @@ def _exercises(data: dict[str, Any]) -> str:
         head = [_("exercise"), _("points"), _("pass rate"), _("mean points"), _("not attempted"), _("with errors")]
         parts.append(table_head(head))
         for r in rows:
-            parts.append(f"<tr><td>{esc(r['title'])} <code>{esc(r['id'])}</code></td><td class='n'>{r['points']:g}"
+            parts.append(f"<tr><td>{esc(_(r['title']))} <code>{esc(r['id'])}</code></td><td class='n'>{r['points']:g}"
                          f"</td><td class='n'>{share(r['pass_rate'])}</td><td class='n'>{number(r['mean_points'])}"
                          f"</td><td class='n'>{share(r['not_attempted'])}</td><td class='n'>{share(r['errors'])}"
                          "</td></tr>")

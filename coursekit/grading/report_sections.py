@@ -19,7 +19,13 @@ from coursekit.grading.report_markup import (
 from coursekit.i18n import N_, _
 from coursekit.plots.report import case_map
 
-__all__ = ["PROBLEM_WORDS", "cases_section", "mistakes_section", "problems_section", "similarity_section"]
+__all__ = ["CLUSTERS_SHOWN", "INLINE_IDS", "PROBLEM_WORDS", "cases_section", "mistakes_section", "problems_section",
+           "similarity_section"]
+
+#: groups of students with the same code shown per exercise (the rest behind a disclosure, all in report.json)
+CLUSTERS_SHOWN = 20
+#: a group of at most this many students lists its ids in the table itself
+INLINE_IDS = 8
 
 #: what each kind of problem means, for the reader
 PROBLEM_WORDS = {
@@ -39,11 +45,17 @@ PROBLEM_WORDS = {
 _FLAGS = {"almost_all_fail": N_("almost everyone fails"), "almost_none_fail": N_("almost nobody fails")}
 
 
+def _title(section: dict[str, Any], key: str = "exercise") -> str:
+    """An exercise's heading: its title (in the reader's language where the catalogue has it) and its id."""
+    return heading(f"{_(section['title'])} ({section[key]})", 3)
+
+
 def _case_text(case: dict[str, Any]) -> str:
+    label = _(case["label"]) if case["label"] else ""
     if case["hidden"]:
         words = _("hidden case {number}").format(number=case["number"])
-        return esc(f"{words}: {case['label']}" if case["label"] else words)
-    text = esc(case["label"] or _("case {number}").format(number=case["number"]))
+        return esc(f"{words}: {label}" if label else words)
+    text = esc(label or _("case {number}").format(number=case["number"]))
     return text + (f"<br><code>{esc(case['call'])}</code>" if case.get("call") else "")
 
 
@@ -81,10 +93,10 @@ def cases_section(data: dict[str, Any], limits: dict[str, float]) -> str:
             width=7.5, height=3.6, alt=_("Each case's share of failing students against its discrimination"),
             caption=_("{n} of {total} cases; a case that everyone passed or everyone failed has no correlation and "
                       "is only in the table.").format(n=len(shown), total=len(data["cases"]))))
-    titles = {e["id"]: e["title"] for e in data["exercises"]}
+    titles = {e["id"]: e["title"] for e in data["exercises"]}  # the exercises' titles, whatever their order
     head = ["#", _("case"), _("kind"), _("ran"), _("failed"), _("discrimination"), _("flag")]
     for exercise in dict.fromkeys(c["exercise"] for c in data["cases"]):
-        parts.append(heading(f"{titles.get(exercise, exercise)} ({exercise})", 3))
+        parts.append(_title({"title": titles.get(exercise, exercise), "exercise": exercise}))
         parts.append(table_head(head))
         for c in (c for c in data["cases"] if c["exercise"] == exercise):
             flag = _(_FLAGS[c["flag"]]) if c["flag"] in _FLAGS else ""
@@ -113,14 +125,15 @@ def mistakes_section(data: dict[str, Any]) -> str:
                         for (_n, exercise, name), count in zip(every, counts, strict=True))
         parts.append(paragraph(_("The most common across the class:")) + f"<ol>{items}</ol>")
     for section in data["mistakes"]:
-        parts.append(heading(f"{section['title']} ({section['exercise']})", 3))
+        parts.append(_title(section))
         parts.append(paragraph(_("{attempted} attempted it, {failed} did not pass; {unrecognised} of those made no "
                                  "mistake the grader recognises.").format(**section)))
         if not section["mistakes"]:
             continue
         parts.append(table_head([_("mistake"), _("hint the students read"), _("students"), _("who")]))
         for m in section["mistakes"]:
-            parts.append(f"<tr><td><b>{esc(m['name'])}</b></td><td>{esc(_(m['hint']) if m['hint'] else '')}</td>"
+            hint = _(m["hint"]) if m["hint"] else ""
+            parts.append(f"<tr><td class='name'><b>{esc(m['name'])}</b></td><td>{esc(hint)}</td>"
                          f"<td class='n'>{m['students']} ({share(m['share'])})</td>"
                          f"<td>{students_list(m['ids'])}</td></tr>")
         parts.append("</table>")
@@ -145,6 +158,12 @@ def problems_section(data: dict[str, Any]) -> str:
     return "\n".join(parts + ["</table>", "</section>"])
 
 
+def _cluster_row(cluster: dict[str, Any]) -> str:
+    ids = cluster["students"]
+    who = f"<span class='ids'>{esc(', '.join(ids))}</span>" if len(ids) <= INLINE_IDS else students_list(ids)
+    return f"<tr><td class='n'>{cluster['size']}</td><td class='n'>{cluster['passed']}</td><td>{who}</td></tr>"
+
+
 def similarity_section(data: dict[str, Any]) -> str:
     """Answers with the same code after normalisation, and answers that are a reference's."""
     parts = ["<section id='similarity'>", heading(_("Similarity")), unavailable(data, "similarity")]
@@ -161,7 +180,7 @@ def similarity_section(data: dict[str, Any]) -> str:
                                  "form; they are not compared.").format(n=data["unrecorded"]["similarity"]),
                                kind="note"))
     for s in data["similarity"]:
-        parts.append(heading(f"{s['title']} ({s['exercise']})", 3))
+        parts.append(_title(s))
         if not (s["compared"] or s["reference"] or s["course"]):
             parts.append(paragraph(_("No function answers to compare.")))
             continue
@@ -176,7 +195,12 @@ def similarity_section(data: dict[str, Any]) -> str:
             parts.append(paragraph(_("No two other answers have the same code.")))
             continue
         parts.append(table_head([_("students with the same code"), _("of them passed"), _("who")]))
-        parts += [f"<tr><td class='n'>{c['size']}</td><td class='n'>{c['passed']}</td>"
-                  f"<td>{students_list(c['students'])}</td></tr>" for c in s["clusters"]]
+        parts += [_cluster_row(c) for c in s["clusters"][:CLUSTERS_SHOWN]]
         parts.append("</table>")
+        rest = s["clusters"][CLUSTERS_SHOWN:]
+        if rest:
+            summary = _("{n} more groups, of {smallest} to {largest} students").format(
+                n=len(rest), smallest=rest[-1]["size"], largest=rest[0]["size"])
+            rows = "".join(_cluster_row(c) for c in rest)
+            parts.append(f"<details><summary>{esc(summary)}</summary><table>{rows}</table></details>")
     return "\n".join(parts + ["</section>"])
