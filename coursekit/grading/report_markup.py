@@ -3,19 +3,55 @@
 from __future__ import annotations
 
 import base64
+import functools
 import html
 import io
 from collections.abc import Callable, Sequence
+from pathlib import Path
 from typing import Any
 
+from matplotlib import font_manager
 from matplotlib.figure import Figure
+from matplotlib.text import Text
 
 from coursekit.i18n import _
 
-__all__ = ["esc", "figure_png", "heading", "number", "paragraph", "share", "students_list", "table_head",
+__all__ = ["CJK_FONTS", "esc", "figure_png", "heading", "number", "paragraph", "share", "students_list", "table_head",
            "unavailable"]
 
 esc = html.escape
+
+#: fonts with Chinese glyphs, in the order tried, for figures whose text needs them (DejaVu Sans has none)
+CJK_FONTS = ("Noto Sans CJK SC", "Source Han Sans SC", "WenQuanYi Zen Hei", "Microsoft YaHei", "PingFang SC",
+             "SimHei")
+
+
+@functools.cache
+def _cjk_font() -> str | None:
+    """The first of CJK_FONTS that matplotlib can use; the system's CJK font files are added to its list (for
+    this process) when its cache predates them."""
+    for attempt in range(2):
+        installed = {f.name for f in font_manager.fontManager.ttflist}
+        found = next((name for name in CJK_FONTS if name in installed), None)
+        if found or attempt:
+            return found
+        for path in font_manager.findSystemFonts():
+            if any(key in Path(path).name.lower() for key in ("cjk", "wqy", "sourcehansans")):
+                try:
+                    font_manager.fontManager.addfont(path)
+                except (OSError, RuntimeError, ValueError):
+                    continue
+    return None
+
+
+def _with_cjk(fig: Figure) -> None:
+    """Give every text of `fig` a CJK font to fall back on, if some text needs one and one is installed."""
+    texts = fig.findobj(Text)
+    if not any(any(ord(c) >= 0x2E80 for c in t.get_text()) for t in texts):
+        return
+    fallback = _cjk_font()
+    for text in texts:
+        text.set_fontfamily(["DejaVu Sans", *([fallback] if fallback else [])])
 
 
 def heading(text: str, level: int = 2) -> str:
@@ -46,6 +82,7 @@ def figure_png(draw: Callable[[Any], Any], *, width: float, height: float, alt: 
     """A <figure> with the PNG of what `draw(ax)` draws on a fresh Axes, inline as base64."""
     fig = Figure(figsize=(width, height), layout="constrained")
     draw(fig.add_subplot())
+    _with_cjk(fig)
     buffer = io.BytesIO()
     fig.savefig(buffer, format="png", dpi=120)
     data = base64.b64encode(buffer.getvalue()).decode("ascii")
