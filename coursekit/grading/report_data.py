@@ -245,10 +245,10 @@ def _similarity(folder: Folder, attempted: dict[str, list[Student]]) -> tuple[li
                     short += 1
                 else:
                     buckets[answer.digest].append(student)
-        clusters = [{"size": len(members), "students": sorted(m.student for m in members),
-                     "passed": sum(m.answers[ident].status == "pass" for m in members)}
-                    for members in buckets.values() if len(members) > 1]
-        clusters.sort(key=lambda c: (-c["size"], c["students"][0]))
+        groups = sorted((sorted(members, key=lambda m: m.student) for members in buckets.values()
+                         if len(members) > 1), key=lambda g: (-len(g), g[0].student))
+        clusters = [{"size": len(group), "students": [m.student for m in group],
+                     "passed": sum(m.answers[ident].status == "pass" for m in group)} for group in groups]
         sections.append({"exercise": ident, "title": str(meta.get("title", ident)), "compared": compared,
                          "short": short, "clusters": clusters, "reference": sorted(matches["reference"]),
                          "course": sorted(matches["course"])})

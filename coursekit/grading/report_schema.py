@@ -110,7 +110,8 @@ SCHEMA: dict[str, Any] = {
     }],
 }
 
-_PYTHON = {"int": int, "number": (int, float), "string": str, "bool": bool, "null": type(None)}
+_PYTHON: dict[str, type | tuple[type, ...]] = {"int": int, "number": (int, float), "string": str, "bool": bool,
+                                               "null": type(None)}
 
 
 def _matches(value: Any, types: tuple[str, ...]) -> bool:

@@ -10,6 +10,7 @@ from collections.abc import Sequence
 import numpy as np
 from matplotlib.axes import Axes
 from matplotlib.patches import Patch
+from matplotlib.ticker import MaxNLocator
 
 from coursekit.i18n import N_, _
 from coursekit.plots.style import color, style_axes
@@ -39,7 +40,7 @@ def score_histogram(ax: Axes, *, edges: Sequence[float], counts: Sequence[int], 
     top = max(max_total, edges_a[-1])
     ax.set_xlim(-0.02 * top, top * 1.03)  # room on both sides: a median of 0, the maximum line
     ax.set_ylim(0, max(max(counts, default=0), 1) * 1.15)
-    ax.yaxis.get_major_locator().set_params(integer=True)
+    ax.yaxis.set_major_locator(MaxNLocator(integer=True))  # students come whole
     style_axes(ax, title=_("Totals of {n} students").format(n=int(sum(counts))), xlabel=_("total (points)"),
                ylabel=_("students"))
     ax.legend(frameon=False, fontsize=9, loc="upper left", bbox_to_anchor=(1.01, 1.0))
