@@ -48,7 +48,6 @@ from coursekit.grading.journal import Journal, content_key, hold
 from coursekit.grading.plain import encode
 from coursekit.grading.printable import printable
 from coursekit.grading.record import OVER_LIMIT, answer_flags, case_marks, exercise_record, with_form
-from coursekit.grading.report import ReportError, write_report
 from coursekit.grading.roster import Entry, Roster, read_class
 from coursekit.grading.sandbox import CellNote, ExerciseRequest, ExerciseRun, Failure, Limits, Sandbox, SubmissionRun
 from coursekit.grading.submissions import Notebook, Unreadable, parse_shard, read_notebook
@@ -371,6 +370,8 @@ def _grade_held(roster: Roster, out: Path, *, start: float, exercises: Sequence[
         if owned and box is not None:
             box.close()
     book = write_gradebook(out, list(results.values()), meta, gradescope=gradescope)
+    from coursekit.grading.report import ReportError, write_report  # its figures' imports only when it is written
+
     try:
         class_report, report_problem = write_report(out).html, ""
     except ReportError as exc:  # the gradebook stands; `coursekit report OUT` says the same
