@@ -34,7 +34,7 @@ from coursekit.exercises import by_notebook, notebooks
 from coursekit.exercises.model import Case, Exercise
 from coursekit.grading.calls import applicable_rules
 from coursekit.grading.compare import NOT_ATTEMPTED, NOT_ATTEMPTED_HANDED_IN, case_name, contract, judge, tally
-from coursekit.grading.copies import reference_copies
+from coursekit.grading.copies import answer_forms
 from coursekit.grading.cores import Claim, Cores
 from coursekit.grading.gradebook import (
     JOURNAL,
@@ -48,6 +48,7 @@ from coursekit.grading.gradebook import (
 from coursekit.grading.journal import Journal, content_key, hold
 from coursekit.grading.plain import encode
 from coursekit.grading.printable import printable
+from coursekit.grading.record import OVER_LIMIT, answer_flags, case_marks, exercise_record, with_form
 from coursekit.grading.roster import Entry, Roster, read_class
 from coursekit.grading.sandbox import CellNote, ExerciseRequest, ExerciseRun, Failure, Limits, Sandbox, SubmissionRun
 from coursekit.grading.submissions import Notebook, Unreadable, parse_shard, read_notebook
@@ -55,7 +56,9 @@ from coursekit.i18n import _
 
 __all__ = ["GradeReport", "grade"]
 
-GRADER_VERSION = 2  # what a grade means: a new version never reuses an older journal's grades
+# what a grade means and what its record holds: a new version never reuses an older journal's grades
+# (3: every case's mark and each answer's normal form, for the class report)
+GRADER_VERSION = 3
 
 
 @dataclass(frozen=True)
@@ -94,12 +97,18 @@ class GradeReport:
     isolation: tuple[str, ...] = ()
     skipped: tuple[tuple[str, str], ...] = ()  # (entry, why) in the submissions folder that are not submissions
     not_read: int = 0  # rows for entries that could not be read at all (a FIFO, a link out, ...)
+    class_report: Path | None = None  # report.html, or None with `report_problem` saying why it is missing
+    report_problem: str = ""
 
     def __repr__(self) -> str:
         read = f", {self.not_read} could not be read" if self.not_read else ""
         lines = [f"Graded {self.assignment} for {self.students} students (seed {self.seed}): {self.graded} graded now, "
                  f"{self.reused} taken from the journal{read}, {self.seconds:.1f} s.",
                  f"Gradebook: {printable(self.gradebook)}"]
+        if self.class_report is not None:
+            lines.append(f"Class report: {printable(self.class_report)}")
+        elif self.report_problem:
+            lines.append(f"No class report: {printable(self.report_problem)}")
         if self.failures:
             width = max(len("student"), *(len(s) for s, _ in self.failures))
             lines.append(f"\n{len(self.failures)} problem(s):")
@@ -124,11 +133,6 @@ def _defining_cell(exercise_id: str, notebook: Notebook) -> int | None:
     pattern = re.compile(rf"^\s*(def\s+{exercise_id}\b|{exercise_id}\s*[:=])", re.MULTILINE)
     found = [index for index, source in notebook.cells if pattern.search(source)]
     return found[-1] if found else None
-
-
-# The same runaway allocation ends as a MemoryError, a timeout (where zeroing the pages is slow) or a kill by
-# the memory cgroup: the gradebook names all three alike, so it does not depend on the machine.
-OVER_LIMIT = "over the time or memory limit"
 
 
 def _over_limit(failure: Failure | None) -> bool:
@@ -162,6 +166,7 @@ def _score(spec: _Spec, run: ExerciseRun, notebook: Notebook, cells: dict[int, C
         if out_of_memory is None and outcome.error is not None and outcome.error.type_name == "MemoryError":
             out_of_memory = verdict
     passed, points, first = tally(verdicts, ex.points, [c.weight for c in spec.cases])
+    base["cases"] = case_marks(verdicts, len(spec.cases), failure)
     if failure is not None:
         number = failure.case or len(verdicts) + 1
         where = case_name(ex, spec.cases[number - 1], number) if failure.kind != "not_run" and \
@@ -199,22 +204,18 @@ def _grade_one(sandbox: Sandbox, slot: int, data: bytes, specs: Sequence[_Spec],
             said=notebook.assignment, graded=assignment))
     run: SubmissionRun = sandbox.run(notebook.cells, [s.request for s in specs], slot=slot, claim=claim)
     cells = {c.index: c for c in run.cells}
-    exercises = tuple(_score(s, run.exercises[s.exercise.id], notebook, cells) for s in specs)
+    forms = answer_forms(notebook.cells, [s.exercise for s in specs])
+    ids = [s.exercise.id for s in specs]
+    origins = {i: run.exercises[i].origin for i in ids}
+    exercises = tuple(with_form(_score(s, run.exercises[s.exercise.id], notebook, cells), forms.get(s.exercise.id),
+                                origins[s.exercise.id]) for s in specs)
     notes += [_("Cell {number} raised {what}").format(number=c.index + 1, what=c.text)
               for c in run.cells if not c.stopped]
     stopped = tuple(_("Cell {number} {what}; it was skipped and the notebook run again without it").format(
         number=c.index + 1, what=c.text) for c in run.cells if c.stopped)
     total = round(sum(e.points for e in exercises), 2)
     return StudentResult(**common, total=total, exercises=exercises, notes=tuple(notes), stopped=stopped,
-                         flags=_answer_flags(notebook, specs, run)).cleaned()
-
-
-def _answer_flags(notebook: Notebook, specs: Sequence[_Spec], run: SubmissionRun) -> tuple[str, ...]:
-    """For the instructor (never scored): answers whose code is a reference's, or that are the course's own."""
-    copied = reference_copies(notebook.cells, [s.exercise for s in specs])
-    own = [f"{s.exercise.id}: the answer is the course's own function {run.exercises[s.exercise.id].origin}"
-           for s in specs if run.exercises[s.exercise.id].origin]
-    return tuple(copied + own)
+                         flags=answer_flags(ids, forms, origins)).cleaned()
 
 
 def _not_read(entry: Entry, specs: Sequence[_Spec], assignment: str) -> StudentResult:
@@ -326,7 +327,7 @@ def _grade_held(roster: Roster, out: Path, *, start: float, exercises: Sequence[
         config["language"] = i18n.language()
     meta = {"assignment": assignment, "seed": seed, "shard": shard_text, "language": i18n.language(),
             "exercises": [{"id": s.exercise.id, "title": s.exercise.title, "points": s.exercise.points,
-                           "cases": len(s.cases)} for s in specs],
+                           "cases": len(s.cases), **exercise_record(s.exercise, s.cases)} for s in specs],
             "max_total": float(sum(s.exercise.points for s in specs)), "limits": dataclasses.asdict(limits),
             "coursekit_version": coursekit.__version__, "isolation": previous.get("isolation", []),
             "sandbox_warnings": previous.get("sandbox_warnings", []),
@@ -393,6 +394,12 @@ def _grade_held(roster: Roster, out: Path, *, start: float, exercises: Sequence[
         if owned and box is not None:
             box.close()
     book = write_gradebook(out, list(results.values()), meta, gradescope=gradescope)
+    from coursekit.grading.report import ReportError, write_report  # its figures' imports only when it is written
+
+    try:
+        class_report, report_problem = write_report(out).html, ""
+    except ReportError as exc:  # the gradebook stands; `coursekit report OUT` says the same
+        class_report, report_problem = None, str(exc)
     return GradeReport(out, book, assignment, seed, len(results), sum(len(v) for v in todo.values()), reused,
                        time.monotonic() - start, _failures(list(results.values())), tuple(meta["isolation"]),
-                       roster.skipped, not_read)
+                       roster.skipped, not_read, class_report, report_problem)

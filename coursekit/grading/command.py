@@ -27,6 +27,8 @@ Written to OUT:
   gradebook.meta.json      assignment, seed, maximum points, limits
   results/<student>.json   each exercise's points, status and message
   feedback/<student>.html  what to send back to each student (hidden inputs never shown)
+  report.html, report.json the class report: scores, exercises, cases, mistakes, problems,
+                           similarity (`coursekit report OUT` rebuilds it)
   journal.jsonl            what is graded: run the same command again to resume after a
                            crash or Ctrl-C; unchanged notebooks are never graded twice
   grading.lock             one grader at a time writes OUT; a second one says who holds it
@@ -68,6 +70,7 @@ def _grade(args: argparse.Namespace) -> int:
             print(f"coursekit grade merge: {printable(exc, newlines=True)}", file=sys.stderr)
             return 1
         print(f"Merged {len(args.paths) - 1} folders into {printable(book)}")
+        _merged_report(book.parent)
         missing = missing_shards(json.loads((book.parent / META).read_text()))
         if missing:
             print(f"Not merged yet: shard(s) {', '.join(missing)}; the gradebook lacks their students.")
@@ -110,6 +113,21 @@ def _language(option: str | None) -> str:
         return i18n.normalise(wanted)
     except ValueError as exc:
         raise ValueError(f"${i18n.ENV}: {exc}") from None
+
+
+def _merged_report(out: Path) -> None:
+    """The class report of a merged folder: the report of the whole class."""
+    from coursekit.grading.journal import FolderBusy, hold
+    from coursekit.grading.printable import printable
+    from coursekit.grading.report import ReportError, write_report
+
+    try:
+        with hold(out, what="report"):
+            files = write_report(out)
+    except (ReportError, FolderBusy, OSError) as exc:
+        print(f"No class report: {printable(exc, newlines=True)}", file=sys.stderr)
+        return
+    print(f"Class report: {printable(files.html)}")
 
 
 def add_grade_command(sub: argparse._SubParsersAction) -> None:

@@ -32,15 +32,29 @@ from coursekit.grading.journal import Journal, atomic_write, hold
 from coursekit.grading.printable import csv_cell, printable
 from coursekit.i18n import _, language, using_language
 
-__all__ = ["ExerciseResult", "StudentResult", "merge", "missing_shards", "write_gradebook", "write_started",
+__all__ = ["CaseMark", "ExerciseResult", "StudentResult", "merge", "missing_shards", "write_gradebook", "write_started",
            "write_student"]
 
 GRADEBOOK, META, JOURNAL = "gradebook.csv", "gradebook.meta.json", "journal.jsonl"
 
 
 @dataclass(frozen=True)
+class CaseMark:
+    """How one case of an exercise went for one student (for the class report; never shown to the student)."""
+
+    status: str  # pass, fail, error (raised, or stopped the worker), not_run (an earlier failure ended the exercise)
+    mistake: str | None = None  # the name of the recognised mistake, if one was
+
+
+@dataclass(frozen=True)
 class ExerciseResult:
-    """One exercise's grade for one student, with the learner-facing message of its first failure."""
+    """One exercise's grade for one student, with the learner-facing message of its first failure.
+
+    `cases`, `digest`, `nodes` and `match` are for the class report: each case's mark, and the answer's code in
+    normal form (`coursekit.grading.copies`): its digest, its size, and "reference" when it is the reference
+    solution's code or "course" when the answer is the course's own function. Results written before they
+    existed lack them (empty).
+    """
 
     id: str
     title: str
@@ -53,6 +67,15 @@ class ExerciseResult:
     hint: str | None = None
     note: str = ""
     problem: str = ""  # what stopped the grading of this exercise (timeout, crash, ...), for the instructor
+    cases: tuple[CaseMark, ...] = ()
+    digest: str = ""
+    nodes: int = 0
+    match: str = ""
+
+    @classmethod
+    def from_json(cls, data: dict[str, Any]) -> ExerciseResult:
+        marks = tuple(CaseMark(**m) for m in data.get("cases", ()))
+        return cls(**{**data, "cases": marks})
 
     def cleaned(self) -> ExerciseResult:
         """The same result with every text printable (messages keep their line breaks)."""
@@ -89,7 +112,7 @@ class StudentResult:
 
     @classmethod
     def from_json(cls, data: dict[str, Any]) -> StudentResult:
-        exercises = tuple(ExerciseResult(**e) for e in data.get("exercises", ()))
+        exercises = tuple(ExerciseResult.from_json(e) for e in data.get("exercises", ()))
         return cls(**{**data, "exercises": exercises, "notes": tuple(data.get("notes", ())),
                       "stopped": tuple(data.get("stopped", ())), "unread": tuple(data.get("unread", ())),
                       "flags": tuple(data.get("flags", ()))})
