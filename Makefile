@@ -3,7 +3,8 @@ SHELL := /bin/bash
 VENV := .venv
 PY := $(VENV)/bin/python
 STAMP := $(VENV)/.coursekit-installed
-NOTEBOOKS := $(sort $(wildcard notebooks/*.ipynb))
+# both editions: the English notebooks and the Chinese ones under notebooks/zh/
+NOTEBOOKS := $(sort $(wildcard notebooks/*.ipynb)) $(sort $(wildcard notebooks/zh/*.ipynb))
 PYTEST := $(PY) -m pytest
 
 BOOK := book/_build
@@ -18,7 +19,7 @@ $(STAMP): pyproject.toml scripts/bootstrap.sh scripts/install_torch.sh
 lab: $(STAMP)
 	$(VENV)/bin/coursekit lab
 
-## make test: install everything, then ruff, unit tests, nbval (strict) on every notebook, the book, browser and Binder tests
+## make test: install everything, then ruff, unit tests, nbval (strict) on every notebook (both editions), the book, browser and Binder tests
 test: $(STAMP)
 	bash scripts/run_tests.sh $(VENV)
 

@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# The whole suite, as `make test` runs it: ruff, unit tests, nbval (strict) on every notebook,
+# The whole suite, as `make test` runs it: ruff, unit tests, nbval (strict) on every notebook of both editions,
 # the book's build, the browser test (JupyterLab and the book) and the Binder test.
 # Every step runs; the exit code is non-zero if any failed.
 set -uo pipefail
@@ -26,7 +26,8 @@ step() {
     fi
 }
 
-mapfile -t notebooks < <(ls notebooks/*.ipynb 2>/dev/null | sort)
+# both editions: the English notebooks, then the Chinese ones (notebooks/zh/, same options)
+mapfile -t notebooks < <(ls notebooks/*.ipynb 2>/dev/null | sort; ls notebooks/zh/*.ipynb 2>/dev/null | sort)
 
 step "ruff" "$py" -m ruff check coursekit tests benchmarks scripts book
 step "unit tests" "$py" -m pytest -n 2 -m "not browser and not binder" tests
