@@ -43,13 +43,20 @@ binder: $(STAMP)
 scale: $(STAMP)
 	COURSEKIT_SCALE_TEST=1 $(PYTEST) -p no:cacheprovider -s -rs tests/grading/test_slurm.py
 
-## make notebooks: re-execute every notebook in place on the CPU so stored outputs are current
+## make notebooks: re-execute every notebook (English and notebooks/zh/) in place on the CPU so stored outputs are current
 notebooks: $(STAMP)
 	COURSEKIT_DEVICE=cpu $(PY) -m coursekit.notebooks $(NOTEBOOKS)
 
-## make book: the course website, from the notebooks' stored outputs (nothing executed), into book/_build/html
+## make book: the course website, from the notebooks' stored outputs (nothing executed), into book/_build/html;
+## the Chinese edition (book/zh, from notebooks/zh/) into book/_build/html/zh
 book: $(STAMP)
 	$(PY) -m sphinx -b html -n -W --keep-going -q book $(BOOK)/html
+	@if [ -f notebooks/zh/00_start_here.ipynb ]; then \
+		echo "book: the Chinese edition, into $(BOOK)/html/zh"; \
+		$(PY) -m sphinx -b html -n -W --keep-going -q -d $(BOOK)/doctrees-zh book/zh $(BOOK)/html/zh; \
+	else \
+		echo "book: no notebooks/zh/00_start_here.ipynb, so no Chinese edition"; \
+	fi
 	@touch $(BOOK)/.built
 	@echo "book: open $(BOOK)/html/index.html (or serve it: $(PY) -m http.server -d $(BOOK)/html)"
 
