@@ -56,6 +56,7 @@ book: $(STAMP)
 		$(PY) -m sphinx -b html -n -W --keep-going -q -d $(BOOK)/doctrees-zh book/zh $(BOOK)/html/zh; \
 	else \
 		echo "book: no notebooks/zh/00_start_here.ipynb, so no Chinese edition"; \
+		rm -rf $(BOOK)/html/zh $(BOOK)/doctrees-zh; \
 	fi
 	@touch $(BOOK)/.built
 	@echo "book: open $(BOOK)/html/index.html (or serve it: $(PY) -m http.server -d $(BOOK)/html)"
