@@ -135,7 +135,8 @@ def _over_limit(failure: Failure | None) -> bool:
 
 def _score(spec: _Spec, run: ExerciseRun, notebook: Notebook, cells: dict[int, CellNote]) -> ExerciseResult:
     ex = spec.exercise
-    base = {"id": ex.id, "title": ex.title, "max_points": ex.points, "total": len(spec.cases), "note": contract(ex)}
+    base: dict[str, Any] = {"id": ex.id, "title": ex.title, "max_points": ex.points, "total": len(spec.cases),
+                            "note": contract(ex)}
     failure = run.failure
     if failure is not None and failure.kind == "missing":
         message = (f"Your notebook does not define `{ex.id}`: keep the name the exercise cell gives it and make "
@@ -180,7 +181,7 @@ def _not_graded(specs: Sequence[_Spec], reason: str) -> tuple[ExerciseResult, ..
 def _grade_one(sandbox: Sandbox, slot: int, data: bytes, specs: Sequence[_Spec], *, student: str, source: str,
                assignment: str, digest: str, claim: Claim | None = None) -> StudentResult:
     max_total = float(sum(s.exercise.points for s in specs))
-    common = {"student": student, "assignment": assignment, "source": source, "sha256": digest,
+    common: dict[str, Any] = {"student": student, "assignment": assignment, "source": source, "sha256": digest,
               "max_total": max_total}
     try:
         notebook = read_notebook(data)
@@ -341,6 +342,7 @@ def _grade_held(roster: Roster, out: Path, *, start: float, exercises: Sequence[
                 slots.slot = next(counter)
         group = todo[key]
         first, data = group[0]
+        assert box is not None  # there is work only when there is a sandbox to do it in
         with cores.claim() as claim:
             began = time.monotonic()
             result = _grade_one(box, slots.slot, data, specs, student=first.student, source=first.source,
