@@ -22,6 +22,7 @@ class Report:
     device_reason: str = ""
     on_binder: bool = False
     widgets_frontend: str = ""
+    language: str = "en"  # of check(), hints and feedback: set_language() / $COURSEKIT_LANG
     problems: list[str] = field(default_factory=list)
     notes: list[str] = field(default_factory=list)
 
@@ -35,7 +36,8 @@ class Report:
         lines += [f"  {name:<{width}}  {version}" for name, version in self.versions.items()]
         lines += ["", f"  device      {self.device} ({self.device_reason})",
                   f"  binder      {'yes' if self.on_binder else 'no'}",
-                  f"  widgets     {self.widgets_frontend}"]
+                  f"  widgets     {self.widgets_frontend}",
+                  f"  language    {self.language}"]
         lines += [f"  note: {n}" for n in self.notes]
         if self.problems:
             lines += ["", "Problems:"] + [f"  - {p}" for p in self.problems]
@@ -57,6 +59,21 @@ def _widgets_frontend() -> tuple[str, bool]:
     if version is None:
         return "missing: install ipywidgets>=8 (it brings jupyterlab_widgets) so sliders render", False
     return f"jupyterlab_widgets {version} (sliders render in JupyterLab)", True
+
+
+def _language() -> tuple[str, str]:
+    """The language messages come in, and what is wrong with $COURSEKIT_LANG ('' when nothing)."""
+    from coursekit import i18n
+
+    wanted = os.environ.get(i18n.ENV, "").strip()
+    if not wanted:
+        return i18n.language(), ""
+    try:
+        i18n.normalise(wanted)
+    except ValueError as exc:
+        return i18n.language(), (f"{i18n.ENV}={wanted!r} is not a language of the course ({exc}); messages fall back "
+                                 f"to English. Set it to one of {', '.join(i18n.LANGUAGES)}, or unset it.")
+    return f"{i18n.language()} (from {i18n.ENV})", ""
 
 
 def on_binder() -> bool:
@@ -84,6 +101,9 @@ def diagnose() -> Report:
         except Exception as exc:  # noqa: BLE001 - report, do not crash
             report.device, report.device_reason = "unknown", str(exc)
             report.problems.append(f"cannot pick a device: {exc}")
+    report.language, language_problem = _language()
+    if language_problem:
+        report.problems.append(language_problem)
     report.on_binder = on_binder()
     report.widgets_frontend, widgets_ok = _widgets_frontend()
     if not widgets_ok:

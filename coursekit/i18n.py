@@ -12,6 +12,18 @@ with the keywords `_` and `N_`); each translation lives in a gettext catalogue,
 
 The language is, in order: `set_language(...)` (the first cell of a Chinese notebook), the
 `COURSEKIT_LANG` environment variable (a whole JupyterHub, or `coursekit grade`), then English.
+The grader passes the class's language to its workers explicitly (their environment is scrubbed), so
+what a worker words itself (a broken rule) is in the class's language too.
+
+What is not translated, by decision:
+- figure text drawn by matplotlib (titles, axis labels, legends, an explorer's static-picture caption and
+  the notices drawn in its figure) stays English in both editions: drawing Chinese needs a CJK font, and not
+  every target (a local venv, Binder, CI) has one, so a translated figure would show empty boxes there;
+- the text of an exception the learner's code raised, PyTorch's own and that of the course's engine and
+  loop checker (worded as PyTorch words its errors, and matched by `explain()` and the exercises'
+  recognisers), is shown as raised; the explanation and hint shown with it are translated;
+- what the instructor reads: the terminal summary, `coursekit doctor`, why a notebook could not be read at
+  all, and a problem's kind in the gradebook (timeout, crash, ...: the words the class report groups by).
 """
 
 from __future__ import annotations
@@ -20,7 +32,7 @@ import functools
 import os
 from pathlib import Path
 
-__all__ = ["LANGUAGES", "N_", "_", "catalogue", "language", "set_language", "using_language"]
+__all__ = ["LANGUAGES", "N_", "_", "catalogue", "language", "normalise", "set_language", "using_language"]
 
 #: the languages the course ships, English first (the source language, with no catalogue)
 LANGUAGES: tuple[str, ...] = ("en", "zh")
@@ -31,7 +43,7 @@ ENV = "COURSEKIT_LANG"
 _chosen: str | None = None
 
 
-def _normal(code: str) -> str:
+def normalise(code: str) -> str:
     """'zh', 'zh_CN', 'zh-Hans', 'ZH' -> 'zh'; raises ValueError naming the choices otherwise."""
     if not isinstance(code, str):
         raise TypeError(f"a language is a string such as 'en' or 'zh', not {type(code).__name__}")
@@ -45,7 +57,7 @@ def _normal(code: str) -> str:
 def set_language(code: str) -> str:
     """Choose the language of every message from now on, for this process; returns it ('en' or 'zh')."""
     global _chosen
-    _chosen = _normal(code)
+    _chosen = normalise(code)
     return _chosen
 
 
@@ -57,7 +69,7 @@ def language() -> str:
     if not wanted:
         return "en"
     try:
-        return _normal(wanted)
+        return normalise(wanted)
     except ValueError:
         return "en"  # a bad environment value must not break every message; `coursekit doctor` reports it
 
@@ -66,7 +78,7 @@ class using_language:  # noqa: N801 - used as a function: `with using_language("
     """Context manager: messages inside the block are in `code`; the previous choice comes back after."""
 
     def __init__(self, code: str) -> None:
-        self.code = _normal(code)
+        self.code = normalise(code)
         self._previous: str | None = None
 
     def __enter__(self) -> str:
@@ -81,13 +93,13 @@ class using_language:  # noqa: N801 - used as a function: `with using_language("
 
 def catalogue_path(code: str) -> Path:
     """Where the `.po` catalogue of a language lives in the package."""
-    return LOCALE_DIR / _normal(code) / "LC_MESSAGES" / f"{DOMAIN}.po"
+    return LOCALE_DIR / normalise(code) / "LC_MESSAGES" / f"{DOMAIN}.po"
 
 
 @functools.cache
 def catalogue(code: str) -> dict[str, str]:
     """msgid -> translation of one language (empty for English); fuzzy and empty entries are left out."""
-    code = _normal(code)
+    code = normalise(code)
     if code == "en":
         return {}
     from babel.messages.pofile import read_po

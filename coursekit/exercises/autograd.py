@@ -12,6 +12,7 @@ from coursekit.exercises.functions import named
 from coursekit.exercises.model import Case, Exercise, Mistake
 from coursekit.exercises.registry import register
 from coursekit.exercises.rules import EXP, SOFTMAX, calls_at_most, must_create_graph, must_use_autograd
+from coursekit.i18n import N_
 
 NOTEBOOK = "06_retain_graph"
 
@@ -46,48 +47,48 @@ def _two_grads_public() -> list[Case]:
 
 def _two_grads_hidden(rng: np.random.Generator) -> list[Case]:
     return [Case((normal(rng, (int(rng.integers(3, 8)),), scale=2.0),),
-                 label="a random vector of 3 to 7 entries, normal with scale 2") for _ in range(4)]
+                 label=N_("a random vector of 3 to 7 entries, normal with scale 2")) for _ in range(4)]
 
 
 register(Exercise(
     id="two_output_grads",
     notebook=NOTEBOOK,
-    title="Two gradients from one graph (retain_graph)",
+    title=N_("Two gradients from one graph (retain_graph)"),
     signature="two_output_grads(a)",
     reference=two_output_grads,
     public_cases=_two_grads_public,
     hidden_cases=_two_grads_hidden,
     output_names=("grad_p1", "grad_p2"),
-    convention="a is a 1-D float64 tensor that does not require grad; leave it unchanged. Return the tuple "
-               "(grad_p1, grad_p2), each of a's shape.",
-    rules=(must_use_autograd("use autograd for both gradients, not the Jacobian formula."),
-           calls_at_most((*SOFTMAX, *EXP), 1, text="one forward pass: compute p once (one softmax, or one "
+    convention=N_("a is a 1-D float64 tensor that does not require grad; leave it unchanged. Return the tuple "
+               "(grad_p1, grad_p2), each of a's shape."),
+    rules=(must_use_autograd(N_("use autograd for both gradients, not the Jacobian formula.")),
+           calls_at_most((*SOFTMAX, *EXP), 1, text=N_("one forward pass: compute p once (one softmax, or one "
                                                    "exp in a softmax of your own) and take both gradients from "
-                                                   "that one graph.")),
+                                                   "that one graph."))),
     hints=(
-        "Make a leaf from a copy of a that requires grad, compute p from it once, then ask autograd for one "
-        "gradient per output you need.",
-        "A backward pass frees what the graph saved for it (softmax saves p) unless you ask it to keep the "
-        "graph: which of your two calls still needs the graph afterwards?",
+        N_("Make a leaf from a copy of a that requires grad, compute p from it once, then ask autograd for one "
+        "gradient per output you need."),
+        N_("A backward pass frees what the graph saved for it (softmax saves p) unless you ask it to keep the "
+        "graph: which of your two calls still needs the graph afterwards?"),
     ),
     mistakes=(
         Mistake("graph-freed",
-                "Your first gradient call freed the tensors softmax saved for its backward, so the second call "
+                N_("Your first gradient call freed the tensors softmax saved for its backward, so the second call "
                 "found them gone. Two gradients from one forward pass is exactly the case retain_graph is "
-                "for: keep the graph through every call except the last (section 3).",
+                "for: keep the graph through every call except the last (section 3)."),
                 raised="backward through the graph a second time"),
         Mistake("accumulated",
-                "Your second gradient equals the sum of both gradients: .grad accumulates over backward() "
+                N_("Your second gradient equals the sum of both gradients: .grad accumulates over backward() "
                 "calls. Set a.grad = None between the two calls, or use torch.autograd.grad, which returns "
-                "the gradient instead of adding it to .grad.",
+                "the gradient instead of adding it to .grad."),
                 wrong=lambda a: (_output_grad(a, 1), _output_grad(a, 1) + _output_grad(a, 2))),
         Mistake("off-by-one",
-                "These are the gradients of p[0] and p[1]. Python counts from 0: the exercise asks for p[1] "
-                "and p[2], the second and third probabilities.",
+                N_("These are the gradients of p[0] and p[1]. Python counts from 0: the exercise asks for p[1] "
+                "and p[2], the second and third probabilities."),
                 wrong=lambda a: (_output_grad(a, 0), _output_grad(a, 1))),
         Mistake("summed-outputs",
-                "Both results are the gradient of p[1] + p[2]: backpropagating the two outputs together adds "
-                "their gradients. Take one gradient per output (retain the graph for the first).",
+                N_("Both results are the gradient of p[1] + p[2]: backpropagating the two outputs together adds "
+                "their gradients. Take one gradient per output (retain the graph for the first)."),
                 wrong=lambda a: (_output_grad(a, 1) + _output_grad(a, 2),) * 2),
     ),
 ))
@@ -138,50 +139,50 @@ def _sgd_hidden(rng: np.random.Generator) -> list[Case]:
         x = normal(rng, (n, d))
         y = x @ normal(rng, (d,)) + 0.1 * normal(rng, (n,))
         cases.append(Case((normal(rng, (d,)), x, y, float(rng.uniform(0.01, 0.1)), int(rng.integers(2, 11))),
-                          label="random linear data (normal x, 2-8 samples), lr in [0.01, 0.1), 2-10 steps"))
+                          label=N_("random linear data (normal x, 2-8 samples), lr in [0.01, 0.1), 2-10 steps")))
     return cases
 
 
 register(Exercise(
     id="sgd_steps",
     notebook=NOTEBOOK,
-    title="Gradient descent on a linear model, zeroing .grad",
+    title=N_("Gradient descent on a linear model, zeroing .grad"),
     signature="sgd_steps(w0, x, y, lr, steps)",
     reference=sgd_steps,
     public_cases=_sgd_public,
     hidden_cases=_sgd_hidden,
     output_names=("w",),
-    convention="Returns the final weights (shape of w0, detached). The loss is mean((x @ w - y)**2); each "
-               "step is w <- w - lr * grad, on the full batch. Do not modify w0.",
-    rules=(must_use_autograd("compute every step's gradient with autograd (backward() or "
-                             "torch.autograd.grad), not with the closed-form formula."),),
+    convention=N_("Returns the final weights (shape of w0, detached). The loss is mean((x @ w - y)**2); each "
+               "step is w <- w - lr * grad, on the full batch. Do not modify w0."),
+    rules=(must_use_autograd(N_("compute every step's gradient with autograd (backward() or "
+                             "torch.autograd.grad), not with the closed-form formula.")),),
     hints=(
-        "Work on a copy of w0 that requires grad. Each step: the loss at the current weights, a backward pass, "
-        "then an update that autograd must not record.",
-        "backward() adds into w.grad instead of overwriting it: what must happen to w.grad between two steps?",
-        "Return the final weights detached from any graph.",
+        N_("Work on a copy of w0 that requires grad. Each step: the loss at the current weights, a backward pass, "
+        "then an update that autograd must not record."),
+        N_("backward() adds into w.grad instead of overwriting it: what must happen to w.grad between two steps?"),
+        N_("Return the final weights detached from any graph."),
     ),
     mistakes=(
         Mistake("leaf-in-place",
-                "Updating w in place while autograd records is refused for a leaf that requires grad: make the "
+                N_("Updating w in place while autograd records is refused for a leaf that requires grad: make the "
                 "update inside a block where autograd does not record (as optimizers do), then clear the "
-                "gradient.",
+                "gradient."),
                 raised="a leaf variable that requires grad is being used in an in-place operation"),
         Mistake("no-zero-grad",
-                "Your steps use the sum of all gradients so far: backward() adds into w.grad, it does not "
+                N_("Your steps use the sum of all gradients so far: backward() adds into w.grad, it does not "
                 "overwrite it. Clear it after each update with w.grad = None (or w.grad.zero_(), or "
-                "optimizer.zero_grad()).",
+                "optimizer.zero_grad())."),
                 wrong=lambda w0, x, y, lr, steps: _sgd_by_hand(w0, x, y, lr, steps, accumulate=True)),
         Mistake("sum-not-mean",
-                "Your steps are N times too large: the loss is the mean of the squared errors over the batch, "
-                "not their sum.",
+                N_("Your steps are N times too large: the loss is the mean of the squared errors over the batch, "
+                "not their sum."),
                 wrong=lambda w0, x, y, lr, steps: _sgd_by_hand(w0, x, y, lr, steps, scale=float(x.shape[0]))),
         Mistake("missing-factor-2",
-                "Your steps are half as large as they should be: the derivative of (x w − y)² is "
-                "2 x (x w − y), so the gradient has a factor 2.",
+                N_("Your steps are half as large as they should be: the derivative of (x w − y)² is "
+                "2 x (x w − y), so the gradient has a factor 2."),
                 wrong=lambda w0, x, y, lr, steps: _sgd_by_hand(w0, x, y, lr, steps, scale=0.5)),
         Mistake("ascent",
-                "Your weights move uphill: gradient descent subtracts lr * grad (w -= lr * w.grad).",
+                N_("Your weights move uphill: gradient descent subtracts lr * grad (w -= lr * w.grad)."),
                 wrong=lambda w0, x, y, lr, steps: _sgd_by_hand(w0, x, y, lr, steps, sign=-1.0)),
     ),
 ))
@@ -224,43 +225,43 @@ def _second_public() -> list[Case]:
 
 def _second_hidden(rng: np.random.Generator) -> list[Case]:
     return [Case((_CASE_FUNCTIONS[int(rng.integers(0, len(_CASE_FUNCTIONS)))], uniform(rng, (), low=-2.0, high=2.0)),
-                 label="one of the notebook's functions at x uniform in [-2, 2)") for _ in range(4)]
+                 label=N_("one of the notebook's functions at x uniform in [-2, 2)")) for _ in range(4)]
 
 
 register(Exercise(
     id="second_derivative",
     notebook=NOTEBOOK,
-    title="A second derivative with create_graph=True",
+    title=N_("A second derivative with create_graph=True"),
     signature="second_derivative(f, x)",
     reference=second_derivative,
     public_cases=_second_public,
     hidden_cases=_second_hidden,
-    convention="x is a 0-d float64 tensor; return f''(x) as a Python float (a detached 0-d tensor is accepted).",
+    convention=N_("x is a 0-d float64 tensor; return f''(x) as a Python float (a detached 0-d tensor is accepted)."),
     rules=(must_create_graph(),),
     hints=(
-        "f''(x) is the derivative of f'(x). Autograd can differentiate f'(x) only if computing f'(x) was itself "
-        "recorded in a graph; by default a gradient is not.",
-        "Ask for the first derivative so that it is recorded, differentiate it once more with respect to the "
-        "same x, and return the number as a Python float.",
+        N_("f''(x) is the derivative of f'(x). Autograd can differentiate f'(x) only if computing f'(x) was itself "
+        "recorded in a graph; by default a gradient is not."),
+        N_("Ask for the first derivative so that it is recorded, differentiate it once more with respect to the "
+        "same x, and return the number as a Python float."),
     ),
     mistakes=(
         Mistake("no-create-graph",
-                "Your first derivative has no graph of its own, so there is nothing to differentiate a second "
+                N_("Your first derivative has no graph of its own, so there is nothing to differentiate a second "
                 "time: autograd records the computation of a gradient only when you ask for it with "
-                "create_graph=True.",
+                "create_graph=True."),
                 raised="does not require grad and does not have a grad_fn"),
         Mistake("first-derivative",
-                "This is f'(x), the first derivative. Differentiate it once more: compute it with "
-                "create_graph=True, then take the gradient of the result with respect to x.",
+                N_("This is f'(x), the first derivative. Differentiate it once more: compute it with "
+                "create_graph=True, then take the gradient of the result with respect to x."),
                 wrong=lambda f, x: _derivatives(f, x)[0]),
         Mistake("accumulated",
-                "Your result is f'(x) + f''(x): after f(x).backward(create_graph=True), x.grad already holds "
+                N_("Your result is f'(x) + f''(x): after f(x).backward(create_graph=True), x.grad already holds "
                 "f'(x), and the second backward adds f''(x) to it. Set x.grad = None before the second "
-                "backward, or use torch.autograd.grad twice.",
+                "backward, or use torch.autograd.grad twice."),
                 wrong=lambda f, x: sum(_derivatives(f, x))),
         Mistake("sign-flip",
-                "Your result has the wrong sign. Check the order of operations: f''(x) is the derivative of "
-                "f'(x), with no minus sign added.",
+                N_("Your result has the wrong sign. Check the order of operations: f''(x) is the derivative of "
+                "f'(x), with no minus sign added."),
                 wrong=lambda f, x: -_derivatives(f, x)[1]),
     ),
 ))

@@ -35,12 +35,13 @@ from coursekit.exercises.cases import tensor
 from coursekit.exercises.model import Case, Exercise, Mistake
 from coursekit.exercises.registry import register
 from coursekit.exercises.rules import no_autograd
+from coursekit.i18n import N_
 
 NOTEBOOK = "08_build_autograd"
 
-OWN_ENGINE = no_autograd("compute every gradient with the engine's VJPs: no torch autograd (no backward() on "
-                         "torch tensors, torch.autograd.grad or requires_grad).")
-GRAD_NAMES = ("grad of values[0]", "grad of values[1]", "grad of values[2]")
+OWN_ENGINE = no_autograd(N_("compute every gradient with the engine's VJPs: no torch autograd (no backward() on "
+                         "torch tensors, torch.autograd.grad or requires_grad)."))
+GRAD_NAMES = (N_("grad of values[0]"), N_("grad of values[1]"), N_("grad of values[2]"))
 
 
 # --- topological_order --------------------------------------------------------------------------------------
@@ -98,7 +99,7 @@ def _order_hidden(rng: np.random.Generator) -> list[Case]:
         graph.update({leaf: [] for leaf in leaves})
         keys = [list(graph)[int(k)] for k in rng.permutation(len(graph))]
         cases.append(Case(({k: graph[k] for k in keys}, ops[0]),
-                          label="a random graph of 3 to 8 operations with shortcuts and 1 to 3 leaves"))
+                          label=N_("a random graph of 3 to 8 operations with shortcuts and 1 to 3 leaves")))
     return cases
 
 
@@ -135,40 +136,40 @@ def _before_a_user(case: Case, expected: Any, got: Any) -> bool:
 register(Exercise(
     id="topological_order",
     notebook=NOTEBOOK,
-    title="The order backward runs the nodes: a topological sort",
+    title=N_("The order backward runs the nodes: a topological sort"),
     signature="topological_order(inputs, output)",
     reference=topological_order,
     public_cases=_order_public,
     hidden_cases=_order_hidden,
     output_names=tuple(f"position {i}" for i in range(12)),
-    convention="inputs maps every node's name to the list of its inputs' names (a leaf maps to []); output is a "
+    convention=N_("inputs maps every node's name to the list of its inputs' names (a leaf maps to []); output is a "
                "name. Return a list of the names of the nodes that have inputs, output first, each node before all "
-               "of its inputs (leave the leaves out). In every case here exactly one such order exists.",
+               "of its inputs (leave the leaves out). In every case here exactly one such order exists."),
     hints=(
-        "A node's gradient is complete only once every node that uses it has passed its gradient back, so in the "
-        "list every node must come after all of its users, however long the path from the output to it is.",
-        "Depth-first search helps: call a node finished when all of its inputs are finished. The order in which "
+        N_("A node's gradient is complete only once every node that uses it has passed its gradient back, so in the "
+        "list every node must come after all of its users, however long the path from the output to it is."),
+        N_("Depth-first search helps: call a node finished when all of its inputs are finished. The order in which "
         "nodes finish, reversed, puts every node before its inputs. Keep a set of visited nodes, so a node "
-        "reached twice is visited once.",
+        "reached twice is visited once."),
     ),
     mistakes=(
         Mistake("listed-twice",
-                "A node appears twice in your list: it was reached along two paths. Keep a set of visited nodes; "
-                "backward runs each node's VJP exactly once, after all of its users.",
+                N_("A node appears twice in your list: it was reached along two paths. Keep a set of visited nodes; "
+                "backward runs each node's VJP exactly once, after all of its users."),
                 test=_listed_twice),
         Mistake("leaves-first",
-                "Your list runs from the inputs towards the output, the order of the forward pass. Backward starts "
-                "at the output: reverse it.",
+                N_("Your list runs from the inputs towards the output, the order of the forward pass. Backward starts "
+                "at the output: reverse it."),
                 test=_leaves_first),
         Mistake("includes-leaves",
-                "Your order is right, but it lists the leaves too. Leaves have no inputs and no VJP to run: leave "
-                "them out.",
+                N_("Your order is right, but it lists the leaves too. Leaves have no inputs and no VJP to run: leave "
+                "them out."),
                 test=_includes_leaves),
         Mistake("before-a-user",
-                "A node comes before a node that uses it, so when its VJP runs, the gradient from that later user "
+                N_("A node comes before a node that uses it, so when its VJP runs, the gradient from that later user "
                 "has not arrived yet. A breadth-first walk, or a depth-first walk that lists a node when it first "
                 "reaches it, does this wherever a node is reached by a short and a long path. List a node only "
-                "after all of its inputs are finished, then reverse.",
+                "after all of its inputs are finished, then reverse."),
                 test=_before_a_user),
     ),
 ))
@@ -246,17 +247,18 @@ def _engine_hidden(rng: np.random.Generator) -> list[Case]:
     cases = []
     for _ in range(4):
         program, values = random_case(rng, PROGRAMS)
-        cases.append(Case((program.fn, values), label="one of the notebook's programs on random inputs (sides 1-4)"))
+        cases.append(Case((program.fn, values), label=N_("one of the notebook's programs on random inputs (sides "
+                                                         "1-4)")))
     return cases
 
 
-YOURS_TO_WRITE = ("The walk is yours to write: calling output.backward() (or engine.backward) runs the course's. "
-                  "Loop over the nodes in topological order and call each node's node.vjp(...).")
+YOURS_TO_WRITE = N_("The walk is yours to write: calling output.backward() (or engine.backward) runs the "
+                    "course's. Loop over the nodes in topological order and call each node's node.vjp(...).")
 
 register(Exercise(
     id="engine_gradients",
     notebook=NOTEBOOK,
-    title="backward(): walk the graph once and add up the gradients",
+    title=N_("backward(): walk the graph once and add up the gradients"),
     signature="engine_gradients(program, values)",
     reference=engine_gradients,
     public_cases=_engine_public,
@@ -264,26 +266,26 @@ register(Exercise(
     output_names=GRAD_NAMES,
     rtol=1e-10,
     atol=1e-12,
-    convention="program builds a single number from engine Tensors; engine_gradients makes one leaf (requires_grad="
+    convention=N_("program builds a single number from engine Tensors; engine_gradients makes one leaf (requires_grad="
                "True) per value, calls your backward(output) once and returns each leaf's .grad. Your backward "
                "gives every leaf with requires_grad its gradient in .grad (added to what is there); a node's "
-               "t.node.vjp(g) returns one gradient per input in t.node.inputs; grad=None means d output/d output = 1.",
+               "t.node.vjp(g) returns one gradient per input in t.node.inputs; grad=None means d output/d output = 1."),
     rules=(OWN_ENGINE,),
     hints=(
-        "A node can run its VJP only once its own gradient is complete: after every node that uses its output "
-        "has passed its gradient back. A tensor used twice receives two gradients, and they add up.",
-        "Keep a dict from tensor to gradient, starting with the output's. Walk the nodes in topological order "
+        N_("A node can run its VJP only once its own gradient is complete: after every node that uses its output "
+        "has passed its gradient back. A tensor used twice receives two gradients, and they add up."),
+        N_("Keep a dict from tensor to gradient, starting with the output's. Walk the nodes in topological order "
         "(your `topological_order` works on `engine.inputs_of(output)`), add each VJP result into the dict, and "
-        "at the end add each leaf's gradient into its `.grad`.",
+        "at the end add each leaf's gradient into its `.grad`."),
     ),
     mistakes=(
         Mistake("overwritten",
-                "Where a tensor is used twice your gradient holds only one of the two uses ((x * x).sum() gave x "
-                "instead of 2x): a second gradient replaced the first. Add it to what is there instead.",
+                N_("Where a tensor is used twice your gradient holds only one of the two uses ((x * x).sum() gave x "
+                "instead of 2x): a second gradient replaced the first. Add it to what is there instead."),
                 wrong=_gradients_with(accumulate=False)),
         Mistake("breadth-first",
-                "exp's VJP ran before log had passed back its gradient: a node reached by a short and a long path "
-                "must wait for both. Walk in topological order (each node after all of its users), not breadth-first.",
+                N_("exp's VJP ran before log had passed back its gradient: a node reached by a short and a long path "
+                "must wait for both. Walk in topological order (each node after all of its users), not breadth-first."),
                 wrong=_gradients_with(order="breadth-first")),
         Mistake("course-backward", YOURS_TO_WRITE, raised="yours to write"),
     ),
@@ -339,14 +341,14 @@ def _twice_hidden(rng: np.random.Generator) -> list[Case]:
     for _ in range(4):
         program, values = random_case(rng, PROGRAMS)
         cases.append(Case((program.fn, values, bool(rng.random() < 0.5)),
-                          label="one of the notebook's programs on random inputs, retain_graph True or False"))
+                          label=N_("one of the notebook's programs on random inputs, retain_graph True or False")))
     return cases
 
 
 register(Exercise(
     id="backward_twice",
     notebook=NOTEBOOK,
-    title="Free what a node saved once its VJP has run, unless retain_graph",
+    title=N_("Free what a node saved once its VJP has run, unless retain_graph"),
     signature="backward_twice(program, values, retain_graph)",
     reference=backward_twice,
     public_cases=_twice_public,
@@ -354,40 +356,41 @@ register(Exercise(
     output_names=GRAD_NAMES,
     rtol=1e-10,
     atol=1e-12,
-    convention="backward_twice builds the graph once, calls your backward_freeing(output, retain_graph=retain_graph), "
+    convention=N_("backward_twice builds the graph once, calls your backward_freeing(output, "
+                  "retain_graph=retain_graph), "
                "then backward_freeing(output) again, and returns {'first backward': the leaves' .grad, 'second "
                "backward': the leaves' .grad, or 'freed' if that call raised the engine's GraphFreedError}. "
-               "node.free() releases a node's saved values.",
+               "node.free() releases a node's saved values."),
     rules=(OWN_ENGINE,),
     hints=(
-        "Once a node's VJP has run, this backward pass will not need that node's saved values again; PyTorch frees "
-        "them right there, unless the caller asked to keep them with `retain_graph=True`.",
-        "The walk is the one of your backward; after each node's VJP, free the node when retain_graph is False. A "
+        N_("Once a node's VJP has run, this backward pass will not need that node's saved values again; PyTorch frees "
+        "them right there, unless the caller asked to keep them with `retain_graph=True`."),
+        N_("The walk is the one of your backward; after each node's VJP, free the node when retain_graph is False. A "
         "later pass through a freed node then raises GraphFreedError by itself, and a node that saved nothing "
-        "stays usable, as in PyTorch.",
+        "stays usable, as in PyTorch."),
     ),
     mistakes=(
         Mistake("never-frees",
-                "Your engine never frees anything, so a second backward through nodes that saved tensors ran. "
-                "After a node's VJP has run, free its saved values with node.free(), unless retain_graph=True.",
+                N_("Your engine never frees anything, so a second backward through nodes that saved tensors ran. "
+                "After a node's VJP has run, free its saved values with node.free(), unless retain_graph=True."),
                 wrong=_twice_with(free="never")),
         Mistake("ignores-retain-graph",
-                "retain_graph=True must keep the saved values for a later pass, but your engine freed them anyway: "
-                "free a node only when retain_graph is False.",
+                N_("retain_graph=True must keep the saved values for a later pass, but your engine freed them anyway: "
+                "free a node only when retain_graph is False."),
                 wrong=_twice_with(free="always")),
         Mistake("grad-replaced",
-                "After the second pass .grad should hold the sum of both passes (PyTorch adds into .grad, it does "
-                "not overwrite it); yours holds only the last one. Add the new gradient to the leaf's .grad.",
+                N_("After the second pass .grad should hold the sum of both passes (PyTorch adds into .grad, it does "
+                "not overwrite it); yours holds only the last one. Add the new gradient to the leaf's .grad."),
                 wrong=_twice_with(free="free", add_to_grad=False)),
         Mistake("freed-without-saves",
-                "A graph whose nodes saved nothing (add and sum keep only shapes) has nothing to free, so a second "
+                N_("A graph whose nodes saved nothing (add and sum keep only shapes) has nothing to free, so a second "
                 "backward through it runs, in PyTorch and in this engine. Use node.free(), which releases what was "
-                "saved and leaves a node that saved nothing usable, instead of marking nodes as freed yourself.",
+                "saved and leaves a node that saved nothing usable, instead of marking nodes as freed yourself."),
                 wrong=_twice_with(free="flag")),
         Mistake("freed-too-early",
-                "Your first backward already ran into freed values: a node was freed before its VJP had used them, "
+                N_("Your first backward already ran into freed values: a node was freed before its VJP had used them, "
                 "or your walk runs a node's VJP more than once (once per path, as a recursive walk does). Walk in "
-                "topological order, so each node runs once, after all of its users, and free it right after.",
+                "topological order, so each node runs once, after all of its users, and free it right after."),
                 raised="were already freed"),
         Mistake("course-backward", YOURS_TO_WRITE, raised="yours to write"),
     ),

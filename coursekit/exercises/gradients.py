@@ -11,6 +11,7 @@ from coursekit.exercises.functions import named
 from coursekit.exercises.model import Case, Exercise, Mistake, NamedFunction
 from coursekit.exercises.registry import register
 from coursekit.exercises.rules import must_use_autograd, no_autograd
+from coursekit.i18n import N_
 
 NOTEBOOK = "01_gradients"
 
@@ -98,54 +99,54 @@ def _numgrad_public() -> list[Case]:
 
 def _numgrad_hidden(rng: np.random.Generator) -> list[Case]:
     cases = [Case((F_XY, uniform(rng, (2,), low=-2.0, high=2.0)),
-                  label="x²·y + sin(y) at a point in [-2, 2]²")]
+                  label=N_("x²·y + sin(y) at a point in [-2, 2]²"))]
     for _ in range(2):
         shape = (int(rng.integers(1, 4)), int(rng.integers(1, 4)))
-        cases.append(Case((SUM_OF_CUBES, normal(rng, shape)), label="Σ x³ at a random normal matrix"))
-    cases.append(Case((LOG_SUM_EXP, normal(rng, (5,))), label="log-sum-exp at a random vector"))
+        cases.append(Case((SUM_OF_CUBES, normal(rng, shape)), label=N_("Σ x³ at a random normal matrix")))
+    cases.append(Case((LOG_SUM_EXP, normal(rng, (5,))), label=N_("log-sum-exp at a random vector")))
     return cases
 
 
 register(Exercise(
     id="numerical_gradient",
     notebook=NOTEBOOK,
-    title="Numerical gradient by central differences",
+    title=N_("Numerical gradient by central differences"),
     signature="numerical_gradient(f, x, h=1e-5)",
     reference=numerical_gradient,
     public_cases=_numgrad_public,
     hidden_cases=_numgrad_hidden,
     rtol=1e-6,
     atol=1e-7,
-    convention="Central differences: (f(x + h·eᵢ) − f(x − h·eᵢ)) / (2h), one entry i at a time; "
-               "the result has x's shape and dtype; x itself is left unchanged.",
-    rules=(no_autograd("estimate the gradient from values of f alone: no autograd (no backward(), "
-                       "torch.autograd.grad, requires_grad or torch.func transforms)."),),
+    convention=N_("Central differences: (f(x + h·eᵢ) − f(x − h·eᵢ)) / (2h), one entry i at a time; "
+               "the result has x's shape and dtype; x itself is left unchanged."),
+    rules=(no_autograd(N_("estimate the gradient from values of f alone: no autograd (no backward(), "
+                       "torch.autograd.grad, requires_grad or torch.func transforms).")),),
     hints=(
-        "Nudge one entry of x at a time, by +h and by −h, and look at how much f changes. A matrix x has one "
-        "entry per (row, column): visit every entry, not every row.",
-        "The slope estimate for entry i is the change of f divided by the distance between the two nudged "
-        "points. Collect the estimates in a tensor of x's shape.",
-        "Leave x itself alone: build each nudged point as a new tensor. Nudging x in place and undoing it "
-        "afterwards does not give x back exactly, since every floating-point addition rounds.",
+        N_("Nudge one entry of x at a time, by +h and by −h, and look at how much f changes. A matrix x has one "
+        "entry per (row, column): visit every entry, not every row."),
+        N_("The slope estimate for entry i is the change of f divided by the distance between the two nudged "
+        "points. Collect the estimates in a tensor of x's shape."),
+        N_("Leave x itself alone: build each nudged point as a new tensor. Nudging x in place and undoing it "
+        "afterwards does not give x back exactly, since every floating-point addition rounds."),
     ),
     mistakes=(
         Mistake("forward-difference",
-                "This matches the forward difference (f(x + h) − f(x)) / h. Its error shrinks only like h; "
-                "the central difference (f(x + h) − f(x − h)) / (2h) is accurate to order h².",
+                N_("This matches the forward difference (f(x + h) − f(x)) / h. Its error shrinks only like h; "
+                "the central difference (f(x + h) − f(x − h)) / (2h) is accurate to order h²."),
                 wrong=_forward_difference),
         Mistake("divided-by-h",
-                "Your values are exactly twice the expected ones: the central difference spans 2h, "
-                "so divide by 2 * h, not h.",
+                N_("Your values are exactly twice the expected ones: the central difference spans 2h, "
+                "so divide by 2 * h, not h."),
                 wrong=_over_h),
         Mistake("flattened",
-                "You returned a flat vector: reshape the result to x's shape (grad.reshape(x.shape)).",
+                N_("You returned a flat vector: reshape the result to x's shape (grad.reshape(x.shape))."),
                 wrong=_flattened),
         Mistake("sign-flip",
-                "Your values have the opposite sign: compute f(x + h) − f(x − h), not f(x − h) − f(x + h).",
+                N_("Your values have the opposite sign: compute f(x + h) − f(x − h), not f(x − h) − f(x + h)."),
                 wrong=lambda f, x, h=1e-5: -numerical_gradient(f, x, h)),
         Mistake("rows-only",
-                "Right for a vector, wrong for a matrix: x[i] is a whole row there, so you nudged every entry "
-                "of the row at once. Loop over single entries, e.g. over x.reshape(-1) (or x.numel() indices).",
+                N_("Right for a vector, wrong for a matrix: x[i] is a whole row there, so you nudged every entry "
+                "of the row at once. Loop over single entries, e.g. over x.reshape(-1) (or x.numel() indices)."),
                 wrong=_first_axis_only),
     ),
 ))
@@ -169,37 +170,37 @@ def _grad_f_public() -> list[Case]:
 
 
 def _grad_f_hidden(rng: np.random.Generator) -> list[Case]:
-    return [Case((uniform(rng, (2,), low=-3.0, high=3.0),), label="a point drawn uniformly from [-3, 3]²")
+    return [Case((uniform(rng, (2,), low=-3.0, high=3.0),), label=N_("a point drawn uniformly from [-3, 3]²"))
             for _ in range(4)]
 
 
 register(Exercise(
     id="grad_f",
     notebook=NOTEBOOK,
-    title="The gradient of f(x, y) = x²·y + sin(y) by hand",
+    title=N_("The gradient of f(x, y) = x²·y + sin(y) by hand"),
     signature="grad_f(p)",
     reference=grad_f,
     public_cases=_grad_f_public,
     hidden_cases=_grad_f_hidden,
     rtol=1e-10,
     atol=1e-12,
-    convention="p is a float64 tensor of shape (2,) holding the point (x, y); return (∂f/∂x, ∂f/∂y) at p, "
-               "shape (2,), float64.",
-    rules=(no_autograd("derive the two partial derivatives on paper and code the formulas: no autograd (no "
-                       "backward(), torch.autograd.grad, requires_grad or torch.func transforms)."),),
+    convention=N_("p is a float64 tensor of shape (2,) holding the point (x, y); return (∂f/∂x, ∂f/∂y) at p, "
+               "shape (2,), float64."),
+    rules=(no_autograd(N_("derive the two partial derivatives on paper and code the formulas: no autograd (no "
+                       "backward(), torch.autograd.grad, requires_grad or torch.func transforms).")),),
     hints=(
-        "Treat y as a constant to get ∂f/∂x, and x as a constant to get ∂f/∂y.",
-        "Differentiate x²·y and sin y one term at a time; a term without the variable you differentiate by has "
-        "derivative 0. Put the two results into one tensor of shape (2,).",
+        N_("Treat y as a constant to get ∂f/∂x, and x as a constant to get ∂f/∂y."),
+        N_("Differentiate x²·y and sin y one term at a time; a term without the variable you differentiate by has "
+        "derivative 0. Put the two results into one tensor of shape (2,)."),
     ),
     mistakes=(
-        Mistake("swapped", "Your two entries are swapped: the first entry is ∂f/∂x = 2xy, the second ∂f/∂y.",
+        Mistake("swapped", N_("Your two entries are swapped: the first entry is ∂f/∂x = 2xy, the second ∂f/∂y."),
                 wrong=lambda x: torch.stack([x[0] ** 2 + torch.cos(x[1]), 2 * x[0] * x[1]])),
-        Mistake("minus-cos", "Check the derivative of sin(y): it is +cos(y), not −cos(y).",
+        Mistake("minus-cos", N_("Check the derivative of sin(y): it is +cos(y), not −cos(y)."),
                 wrong=lambda x: torch.stack([2 * x[0] * x[1], x[0] ** 2 - torch.cos(x[1])])),
-        Mistake("dropped-y", "In ∂f/∂x, y is a constant factor that stays: ∂(x²·y)/∂x = 2x·y, not 2x.",
+        Mistake("dropped-y", N_("In ∂f/∂x, y is a constant factor that stays: ∂(x²·y)/∂x = 2x·y, not 2x."),
                 wrong=lambda x: torch.stack([2 * x[0], x[0] ** 2 + torch.cos(x[1])])),
-        Mistake("missing-cos", "∂f/∂y has two terms: x² from x²·y and cos(y) from sin(y).",
+        Mistake("missing-cos", N_("∂f/∂y has two terms: x² from x²·y and cos(y) from sin(y)."),
                 wrong=lambda x: torch.stack([2 * x[0] * x[1], x[0] ** 2])),
     ),
 ))
@@ -227,43 +228,43 @@ def _dd_hidden(rng: np.random.Generator) -> list[Case]:
     for _ in range(4):
         d = int(rng.integers(2, 6))
         cases.append(Case((normal(rng, (d,)), normal(rng, (d,), scale=3.0)),
-                          label="normal gradient, normal direction of scale 3, 2 to 5 dimensions"))
+                          label=N_("normal gradient, normal direction of scale 3, 2 to 5 dimensions")))
     return cases
 
 
 register(Exercise(
     id="directional_derivative",
     notebook=NOTEBOOK,
-    title="Directional derivative along v",
+    title=N_("Directional derivative along v"),
     signature="directional_derivative(grad, v)",
     reference=directional_derivative,
     public_cases=_dd_public,
     hidden_cases=_dd_hidden,
     rtol=1e-10,
     atol=1e-12,
-    convention="grad and v are float64 tensors of shape (d,); v is any non-zero vector, of any length. "
+    convention=N_("grad and v are float64 tensors of shape (d,); v is any non-zero vector, of any length. "
                "Return the slope of f per unit distance in the direction of v: a single number (a 0-d tensor "
-               "or a float).",
+               "or a float)."),
     hints=(
-        "A slope per unit of distance is measured along a direction vector of length 1.",
-        "Make a unit vector that points the way v points, then combine it with the gradient the way a "
-        "directional derivative combines them (section 4 above).",
+        N_("A slope per unit of distance is measured along a direction vector of length 1."),
+        N_("Make a unit vector that points the way v points, then combine it with the gradient the way a "
+        "directional derivative combines them (section 4 above)."),
     ),
     mistakes=(
         Mistake("not-normalised",
-                "This is ∇f · v without dividing by ‖v‖: when v is longer or shorter than 1, the slope "
-                "comes out scaled by its length. Divide by torch.linalg.vector_norm(v).",
+                N_("This is ∇f · v without dividing by ‖v‖: when v is longer or shorter than 1, the slope "
+                "comes out scaled by its length. Divide by torch.linalg.vector_norm(v)."),
                 wrong=lambda grad, v: torch.dot(grad, v)),
         Mistake("norm-squared",
-                "You divided by ‖v‖²; that gives the projection coefficient. The slope per unit distance "
-                "divides by ‖v‖ once.",
+                N_("You divided by ‖v‖²; that gives the projection coefficient. The slope per unit distance "
+                "divides by ‖v‖ once."),
                 wrong=lambda grad, v: torch.dot(grad, v) / torch.dot(v, v)),
         Mistake("elementwise",
-                "You returned the elementwise product: sum it (a dot product) to get one number.",
+                N_("You returned the elementwise product: sum it (a dot product) to get one number."),
                 wrong=lambda grad, v: grad * v / torch.linalg.vector_norm(v)),
         Mistake("normalised-gradient",
-                "You divided by ‖∇f‖ instead of ‖v‖. The gradient keeps its length (it sets the slope); only "
-                "the direction v is made a unit vector.",
+                N_("You divided by ‖∇f‖ instead of ‖v‖. The gradient keeps its length (it sets the slope); only "
+                "the direction v is made a unit vector."),
                 wrong=lambda grad, v: torch.dot(grad, v) / torch.linalg.vector_norm(grad)),
     ),
 ))
@@ -323,52 +324,52 @@ def _gd_public() -> list[Case]:
 
 def _gd_hidden(rng: np.random.Generator) -> list[Case]:
     cases = [Case((BOWL, uniform(rng, (2,), low=-2, high=2), float(rng.uniform(0.01, 0.4)),
-                   int(rng.integers(1, 10))), label="the bowl from a start in [-2, 2]², lr in [0.01, 0.4]")]
+                   int(rng.integers(1, 10))), label=N_("the bowl from a start in [-2, 2]², lr in [0.01, 0.4]"))]
     cases.append(Case((ELONGATED, uniform(rng, (2,), low=-2, high=2), float(rng.uniform(0.01, 0.19)),
-                       int(rng.integers(1, 12))), label="the elongated quadratic, lr in [0.01, 0.19]"))
+                       int(rng.integers(1, 12))), label=N_("the elongated quadratic, lr in [0.01, 0.19]")))
     cases.append(Case((ROSENBROCK, uniform(rng, (2,), low=-1.5, high=1.5), float(rng.uniform(1e-4, 1e-3)),
-                       int(rng.integers(1, 8))), label="Rosenbrock, lr in [1e-4, 1e-3]"))
+                       int(rng.integers(1, 8))), label=N_("Rosenbrock, lr in [1e-4, 1e-3]")))
     return cases
 
 
 register(Exercise(
     id="gradient_descent",
     notebook=NOTEBOOK,
-    title="Gradient descent, returning the whole trajectory",
+    title=N_("Gradient descent, returning the whole trajectory"),
     signature="gradient_descent(f, x0, lr, steps)",
     reference=gradient_descent,
     public_cases=_gd_public,
     hidden_cases=_gd_hidden,
     rtol=1e-8,
     atol=1e-10,
-    convention="Row 0 of the result is x0 itself and row t is the point after t updates x ← x − lr·∇f(x): "
-               "shape (steps + 1, d), same dtype as x0; x0 is left unchanged.",
-    rules=(must_use_autograd("compute ∇f with autograd (backward() or torch.autograd.grad), since f can be "
-                             "any function."),),
+    convention=N_("Row 0 of the result is x0 itself and row t is the point after t updates x ← x − lr·∇f(x): "
+               "shape (steps + 1, d), same dtype as x0; x0 is left unchanged."),
+    rules=(must_use_autograd(N_("compute ∇f with autograd (backward() or torch.autograd.grad), since f can be "
+                             "any function.")),),
     hints=(
-        "Keep a list of points that starts with x0. Each step: the gradient at the current point, a step "
-        "against it, the new point appended. At the end, stack the points into one tensor.",
-        "Autograd gives the gradient at a point only if that point is a tensor that requires grad: make a "
-        "fresh one at every step (from a detached copy), so no step's graph hangs on to the previous ones.",
+        N_("Keep a list of points that starts with x0. Each step: the gradient at the current point, a step "
+        "against it, the new point appended. At the end, stack the points into one tensor."),
+        N_("Autograd gives the gradient at a point only if that point is a tensor that requires grad: make a "
+        "fresh one at every step (from a detached copy), so no step's graph hangs on to the previous ones."),
     ),
     mistakes=(
         Mistake("missing-x0",
-                "Your trajectory is missing its first row: include x0 itself, so the result has "
-                "steps + 1 rows.",
+                N_("Your trajectory is missing its first row: include x0 itself, so the result has "
+                "steps + 1 rows."),
                 wrong=_gd_without_x0),
         Mistake("ascent",
-                "Your points move uphill: the update is x − lr·∇f(x) (minus: against the gradient).",
+                N_("Your points move uphill: the update is x − lr·∇f(x) (minus: against the gradient)."),
                 wrong=_gd_ascent),
         Mistake("final-only",
-                "You returned only the final point; the exercise asks for every iterate stacked into a "
-                "(steps + 1, d) tensor.",
+                N_("You returned only the final point; the exercise asks for every iterate stacked into a "
+                "(steps + 1, d) tensor."),
                 wrong=_gd_final_only),
         Mistake("grad-not-zeroed",
-                "Your steps use the sum of all gradients so far: .backward() adds into x.grad, so set "
-                "x.grad = None (or call x.grad.zero_()) after each step, or use torch.autograd.grad.",
+                N_("Your steps use the sum of all gradients so far: .backward() adds into x.grad, so set "
+                "x.grad = None (or call x.grad.zero_()) after each step, or use torch.autograd.grad."),
                 wrong=_gd_accumulated),
         Mistake("one-step-too-many",
-                "Your trajectory has one update too many: `steps` updates give steps + 1 rows including x0.",
+                N_("Your trajectory has one update too many: `steps` updates give steps + 1 rows including x0."),
                 wrong=_gd_one_extra),
     ),
 ))

@@ -15,6 +15,7 @@ from coursekit.exercises.cases import normal, shares, tensor, uniform
 from coursekit.exercises.model import Case, Exercise, Mistake
 from coursekit.exercises.registry import register
 from coursekit.exercises.rules import LOG_SOFTMAX, forbid, no_autograd
+from coursekit.i18n import N_, _
 
 NOTEBOOK = "04_loss_functions"
 LOGS = "Natural logarithm (nats); 0 * log 0 is taken as 0."
@@ -46,38 +47,38 @@ def _mse_public() -> list[Case]:
 
 def _mse_hidden(rng: np.random.Generator) -> list[Case]:
     cases = []
-    for _ in range(3):
+    for _draw in range(3):
         shape = (int(rng.integers(1, 6)), int(rng.integers(1, 4)))
         cases.append(Case((normal(rng, shape), normal(rng, shape)),
-                          label="random batch of 1-5 x 1-3, pred and target ~ N(0, 1)"))
+                          label=N_("random batch of 1-5 x 1-3, pred and target ~ N(0, 1)")))
     return cases
 
 
 register(Exercise(
     id="mse",
     notebook=NOTEBOOK,
-    title="Mean squared error",
+    title=N_("Mean squared error"),
     signature="mse(pred, target)",
     reference=mse,
     public_cases=_mse_public,
     hidden_cases=_mse_hidden,
-    convention="Mean reduction over all elements, as torch.nn.functional.mse_loss does by default. Return a "
-               "0-d tensor (a loss must stay a tensor to be backpropagated).",
+    convention=N_("Mean reduction over all elements, as torch.nn.functional.mse_loss does by default. Return a "
+               "0-d tensor (a loss must stay a tensor to be backpropagated)."),
     accepts_float=False,
-    rules=(forbid("torch.nn.functional.mse_loss", text="write it yourself: F.mse_loss is off limits."),),
+    rules=(forbid("torch.nn.functional.mse_loss", text=N_("write it yourself: F.mse_loss is off limits.")),),
     hints=(
-        "Square the differences elementwise, then average over every element, not only over the batch.",
-        "Keep the result a tensor: a loss that became a Python number (through .item() or float()) can no "
-        "longer be backpropagated.",
+        N_("Square the differences elementwise, then average over every element, not only over the batch."),
+        N_("Keep the result a tensor: a loss that became a Python number (through .item() or float()) can no "
+        "longer be backpropagated."),
     ),
     mistakes=(
-        Mistake("sum", "You summed the squared errors; MSE takes their mean (divide by the number of elements).",
+        Mistake("sum", N_("You summed the squared errors; MSE takes their mean (divide by the number of elements)."),
                 wrong=lambda pred, target: ((pred - target) ** 2).sum()),
-        Mistake("no-square", "You averaged pred - target without squaring: positive and negative errors cancel.",
+        Mistake("no-square", N_("You averaged pred - target without squaring: positive and negative errors cancel."),
                 wrong=lambda pred, target: (pred - target).mean()),
-        Mistake("rmse", "You took a square root at the end (that is the RMSE); MSE is the mean of the squares.",
+        Mistake("rmse", N_("You took a square root at the end (that is the RMSE); MSE is the mean of the squares."),
                 wrong=lambda pred, target: ((pred - target) ** 2).mean().sqrt()),
-        Mistake("mae", "You averaged |pred - target| (the L1 loss); MSE squares the differences.",
+        Mistake("mae", N_("You averaged |pred - target| (the L1 loss); MSE squares the differences."),
                 wrong=lambda pred, target: (pred - target).abs().mean()),
     ),
 ))
@@ -85,27 +86,27 @@ register(Exercise(
 register(Exercise(
     id="mse_grad",
     notebook=NOTEBOOK,
-    title="The gradient of MSE with respect to the prediction",
+    title=N_("The gradient of MSE with respect to the prediction"),
     signature="mse_grad(pred, target)",
     reference=mse_grad,
     public_cases=_mse_public,
     hidden_cases=_mse_hidden,
-    convention="Mean reduction over all N elements of pred; return a tensor of pred's shape.",
-    rules=(no_autograd("derive the gradient yourself and code the formula: no autograd (no backward(), "
-                       "torch.autograd.grad, requires_grad or torch.func transforms)."),),
+    convention=N_("Mean reduction over all N elements of pred; return a tensor of pred's shape."),
+    rules=(no_autograd(N_("derive the gradient yourself and code the formula: no autograd (no backward(), "
+                       "torch.autograd.grad, requires_grad or torch.func transforms).")),),
     hints=(
-        "Differentiate (1/N) Σᵢ (pᵢ − tᵢ)² with respect to one pᵢ: only one term of the sum depends on it.",
-        "N counts every element of pred (`pred.numel()`), not only the batch; the gradient has pred's shape.",
+        N_("Differentiate (1/N) Σᵢ (pᵢ − tᵢ)² with respect to one pᵢ: only one term of the sum depends on it."),
+        N_("N counts every element of pred (`pred.numel()`), not only the batch; the gradient has pred's shape."),
     ),
     mistakes=(
-        Mistake("missing-2", "The derivative of (p - t)^2 is 2 (p - t): your answer is missing the factor 2.",
+        Mistake("missing-2", N_("The derivative of (p - t)^2 is 2 (p - t): your answer is missing the factor 2."),
                 wrong=lambda pred, target: (pred - target) / pred.numel()),
-        Mistake("missing-mean", "Your gradient is N times too large: the loss is a mean, so divide by the "
-                "number of elements N = pred.numel().", wrong=lambda pred, target: 2 * (pred - target)),
-        Mistake("sign-flip", "Sign flip: the gradient with respect to pred is 2 (pred - target) / N, "
-                "not 2 (target - pred) / N.", wrong=lambda pred, target: 2 * (target - pred) / pred.numel()),
-        Mistake("batch-only", "You divided by the batch size (pred.shape[0]); the mean runs over all "
-                "pred.numel() elements.", wrong=lambda pred, target: 2 * (pred - target) / pred.shape[0]),
+        Mistake("missing-mean", N_("Your gradient is N times too large: the loss is a mean, so divide by the "
+                "number of elements N = pred.numel()."), wrong=lambda pred, target: 2 * (pred - target)),
+        Mistake("sign-flip", N_("Sign flip: the gradient with respect to pred is 2 (pred - target) / N, "
+                "not 2 (target - pred) / N."), wrong=lambda pred, target: 2 * (target - pred) / pred.numel()),
+        Mistake("batch-only", N_("You divided by the batch size (pred.shape[0]); the mean runs over all "
+                "pred.numel() elements."), wrong=lambda pred, target: 2 * (pred - target) / pred.shape[0]),
     ),
 ))
 
@@ -146,38 +147,39 @@ def _distribution(rng: np.random.Generator, shape: tuple[int, ...], *, zeros: bo
 
 def _entropy_hidden(rng: np.random.Generator) -> list[Case]:
     return [
-        Case((_distribution(rng, (int(rng.integers(2, 7)),), zeros=False),), label="random distribution "
-             "(flat Dirichlet)"),
-        Case((_distribution(rng, (int(rng.integers(1, 5)), 4), zeros=True),), label="random batch of "
-             "distributions with some zero probabilities"),
+        Case((_distribution(rng, (int(rng.integers(2, 7)),), zeros=False),), label=N_("random distribution "
+             "(flat Dirichlet)")),
+        Case((_distribution(rng, (int(rng.integers(1, 5)), 4), zeros=True),), label=N_("random batch of "
+             "distributions with some zero probabilities")),
     ]
 
 
 register(Exercise(
     id="entropy",
     notebook=NOTEBOOK,
-    title="Entropy of a distribution",
+    title=N_("Entropy of a distribution"),
     signature="entropy(p)",
     reference=entropy,
     public_cases=_entropy_public,
     hidden_cases=_entropy_hidden,
-    convention=LOGS + " Sums over the last dimension: one entropy per row, a tensor of shape p.shape[:-1].",
+    convention=N_("Natural logarithm (nats); 0 * log 0 is taken as 0. Sums over the last dimension: one entropy per "
+                  "row, a tensor of shape p.shape[:-1]."),
     accepts_float=False,
     hints=(
-        "H(p) = −Σᵢ pᵢ log pᵢ over the last dimension (dim=-1), one value per distribution.",
-        "Where pᵢ = 0, pᵢ·log pᵢ is 0 · (−inf) = nan in floating point, though its limit is 0. Look for a torch "
-        "function that computes x·log(y) with that convention built in, or leave those terms out with a mask.",
+        N_("H(p) = −Σᵢ pᵢ log pᵢ over the last dimension (dim=-1), one value per distribution."),
+        N_("Where pᵢ = 0, pᵢ·log pᵢ is 0 · (−inf) = nan in floating point, though its limit is 0. Look for a torch "
+        "function that computes x·log(y) with that convention built in, or leave those terms out with a mask."),
     ),
     mistakes=(
-        Mistake("nan-at-zero", "p * log(p) gives 0 * -inf = nan where p = 0. By convention 0 log 0 = 0: use "
-                "torch.xlogy(p, p), or torch.where(p > 0, ...).", wrong=lambda p: -(p * torch.log(p)).sum(dim=-1)),
-        Mistake("sign-flip", "Entropy is -sum p log p, which is >= 0; your values have the opposite sign.",
+        Mistake("nan-at-zero", N_("p * log(p) gives 0 * -inf = nan where p = 0. By convention 0 log 0 = 0: use "
+                "torch.xlogy(p, p), or torch.where(p > 0, ...)."), wrong=lambda p: -(p * torch.log(p)).sum(dim=-1)),
+        Mistake("sign-flip", N_("Entropy is -sum p log p, which is >= 0; your values have the opposite sign."),
                 wrong=lambda p: torch.xlogy(p, p).sum(dim=-1)),
-        Mistake("log2", "You used log base 2 (bits); this course uses the natural log (nats).",
+        Mistake("log2", N_("You used log base 2 (bits); this course uses the natural log (nats)."),
                 wrong=lambda p: -(torch.xlogy(p, p) / np.log(2.0)).sum(dim=-1)),
-        Mistake("sum-all", "You summed over every element; sum over the last dimension only (dim=-1) to get "
-                "one entropy per distribution.", wrong=lambda p: -torch.xlogy(p, p).sum()),
-        Mistake("no-sum", "You returned -p log p per outcome; entropy sums those terms over the last dimension.",
+        Mistake("sum-all", N_("You summed over every element; sum over the last dimension only (dim=-1) to get "
+                "one entropy per distribution."), wrong=lambda p: -torch.xlogy(p, p).sum()),
+        Mistake("no-sum", N_("You returned -p log p per outcome; entropy sums those terms over the last dimension."),
                 wrong=lambda p: -torch.xlogy(p, p)),
     ),
 ))
@@ -198,40 +200,41 @@ def _kl_hidden(rng: np.random.Generator) -> list[Case]:
     rows = (int(rng.integers(1, 4)), n)
     return [
         Case((_distribution(rng, (n,), zeros=False), _distribution(rng, (n,), zeros=False)),
-             label="two random distributions (flat Dirichlet)"),
+             label=N_("two random distributions (flat Dirichlet)")),
         Case((_distribution(rng, rows, zeros=True), _distribution(rng, rows, zeros=False)),
-             label="random batch, p with some zero probabilities, q > 0"),
+             label=N_("random batch, p with some zero probabilities, q > 0")),
     ]
 
 
 register(Exercise(
     id="kl_divergence",
     notebook=NOTEBOOK,
-    title="KL divergence KL(p || q)",
+    title=N_("KL divergence KL(p || q)"),
     signature="kl_divergence(p, q)",
     reference=kl_divergence,
     public_cases=_kl_public,
     hidden_cases=_kl_hidden,
-    convention=LOGS + " Sums over the last dimension; q > 0 wherever p > 0. A tensor of shape p.shape[:-1].",
+    convention=N_("Natural logarithm (nats); 0 * log 0 is taken as 0. Sums over the last dimension; q > 0 wherever p "
+                  "> 0. A tensor of shape p.shape[:-1]."),
     accepts_float=False,
-    rules=(forbid("torch.nn.functional.kl_div", text="write it yourself: F.kl_div is off limits."),),
+    rules=(forbid("torch.nn.functional.kl_div", text=N_("write it yourself: F.kl_div is off limits.")),),
     hints=(
-        "KL(p ‖ q) = Σᵢ pᵢ log(pᵢ / qᵢ) over the last dimension: the average is taken under p.",
-        "Terms with pᵢ = 0 contribute 0, however small qᵢ is (as in your entropy). Writing the sum as "
-        "p log p − p log q lets each part use that convention.",
+        N_("KL(p ‖ q) = Σᵢ pᵢ log(pᵢ / qᵢ) over the last dimension: the average is taken under p."),
+        N_("Terms with pᵢ = 0 contribute 0, however small qᵢ is (as in your entropy). Writing the sum as "
+        "p log p − p log q lets each part use that convention."),
     ),
     mistakes=(
-        Mistake("swapped", "You computed KL(q || p): the divergence is not symmetric. KL(p || q) weights "
-                "log(p / q) by p.", wrong=lambda p, q: kl_divergence(q, p)),
-        Mistake("nan-at-zero", "p * log(p / q) gives 0 * -inf = nan where p = 0. Those terms are 0 by "
-                "convention: use torch.xlogy, or torch.where(p > 0, ...).",
+        Mistake("swapped", N_("You computed KL(q || p): the divergence is not symmetric. KL(p || q) weights "
+                "log(p / q) by p."), wrong=lambda p, q: kl_divergence(q, p)),
+        Mistake("nan-at-zero", N_("p * log(p / q) gives 0 * -inf = nan where p = 0. Those terms are 0 by "
+                "convention: use torch.xlogy, or torch.where(p > 0, ...)."),
                 wrong=lambda p, q: (p * torch.log(p / q)).sum(dim=-1)),
-        Mistake("sign-flip", "Your values have the wrong sign: it is log(p / q), not log(q / p) (KL is >= 0).",
+        Mistake("sign-flip", N_("Your values have the wrong sign: it is log(p / q), not log(q / p) (KL is >= 0)."),
                 wrong=lambda p, q: -kl_divergence(p, q)),
-        Mistake("cross-entropy", "You computed the cross-entropy -sum p log q; KL subtracts the entropy: "
-                "KL(p || q) = H(p, q) - H(p).", wrong=lambda p, q: -torch.xlogy(p, q).sum(dim=-1)),
-        Mistake("sum-all", "You summed over every element; sum over the last dimension only (one value per "
-                "row).", wrong=lambda p, q: kl_divergence(p, q).sum()),
+        Mistake("cross-entropy", N_("You computed the cross-entropy -sum p log q; KL subtracts the entropy: "
+                "KL(p || q) = H(p, q) - H(p)."), wrong=lambda p, q: -torch.xlogy(p, q).sum(dim=-1)),
+        Mistake("sum-all", N_("You summed over every element; sum over the last dimension only (one value per "
+                "row)."), wrong=lambda p, q: kl_divergence(p, q).sum()),
     ),
 ))
 
@@ -287,50 +290,53 @@ def _ce_hidden(rng: np.random.Generator) -> list[Case]:
         n, c = int(rng.integers(1, 7)), int(rng.integers(2, 7))
         return normal(rng, (n, c), scale=scale), torch.from_numpy(rng.integers(0, c, size=n))
 
-    label = "random batch of 1-6 samples, 2-6 classes, logits ~ N(0, {:g}^2)"
+    def label(scale: float, gradient: bool = False) -> str:
+        text = _("random batch of 1-6 samples, 2-6 classes, logits ~ N(0, {scale:g}^2)").format(scale=scale)
+        return _("gradient: {label}").format(label=text) if gradient else text
+
     return shares(
-        (0.2, [Case(batch(scale), label=label.format(scale)) for scale in (1.0, 3.0)]),
-        (0.2, [Case(batch(500.0), label=label.format(500.0))]),
-        (0.1, [Case(batch(3.0), label="gradient: " + label.format(3.0), gradient=True)]),
-        (0.5, [Case(batch(500.0), label="gradient: " + label.format(500.0), gradient=True)]),
+        (0.2, [Case(batch(scale), label=label(scale)) for scale in (1.0, 3.0)]),
+        (0.2, [Case(batch(500.0), label=label(500.0))]),
+        (0.1, [Case(batch(3.0), label=label(3.0, gradient=True), gradient=True)]),
+        (0.5, [Case(batch(500.0), label=label(500.0, gradient=True), gradient=True)]),
     )
 
 
 register(Exercise(
     id="cross_entropy",
     notebook=NOTEBOOK,
-    title="Cross-entropy from logits and class indices",
+    title=N_("Cross-entropy from logits and class indices"),
     signature="cross_entropy(logits, target)",
     reference=cross_entropy,
     derivative=_ce_derivative,
     public_cases=_ce_public,
     hidden_cases=_ce_hidden,
     accepts_float=False,
-    convention="logits: shape (N, C); target: N class indices (int64). Mean over the batch, natural log, "
+    convention=N_("logits: shape (N, C); target: N class indices (int64). Mean over the batch, natural log, "
                "as torch.nn.functional.cross_entropy; return a 0-d tensor. The gradient cases differentiate "
-               "your loss with autograd with respect to the logits and compare with (softmax(z) − onehot(y)) / N.",
+               "your loss with autograd with respect to the logits and compare with (softmax(z) − onehot(y)) / N."),
     rules=(forbid("torch.nn.functional.cross_entropy", *LOG_SOFTMAX, "torch.logsumexp", "torch.Tensor.logsumexp",
                   "torch.special.logsumexp",
-                  text="compute it yourself with log-sum-exp: F.cross_entropy, log_softmax and torch.logsumexp "
-                       "are off limits."),),
+                  text=N_("compute it yourself with log-sum-exp: F.cross_entropy, log_softmax and torch.logsumexp "
+                       "are off limits.")),),
     hints=(
-        "−log softmax(z)_y = log Σⱼ e^{zⱼ} − z_y: no probabilities need to be formed at all.",
-        "Σⱼ e^{zⱼ} overflows as soon as one logit is large. Factor e^m out of the sum, with m each row's largest "
-        "logit, before exponentiating; `logits[torch.arange(N), target]` picks every row's z_y.",
+        N_("−log softmax(z)_y = log Σⱼ e^{zⱼ} − z_y: no probabilities need to be formed at all."),
+        N_("Σⱼ e^{zⱼ} overflows as soon as one logit is large. Factor e^m out of the sum, with m each row's largest "
+        "logit, before exponentiating; `logits[torch.arange(N), target]` picks every row's z_y."),
     ),
     mistakes=(
-        Mistake("exp-overflow", "exp(1000) is inf, and inf / inf = nan: subtract each row's maximum logit "
-                "before exponentiating (the log-sum-exp trick).", wrong=_ce_naive),
-        Mistake("log-of-softmax", "Your loss is inf at logits of size 1000. Either exp(1000) overflowed inside "
+        Mistake("exp-overflow", N_("exp(1000) is inf, and inf / inf = nan: subtract each row's maximum logit "
+                "before exponentiating (the log-sum-exp trick)."), wrong=_ce_naive),
+        Mistake("log-of-softmax", N_("Your loss is inf at logits of size 1000. Either exp(1000) overflowed inside "
                 "log(sum(exp(z))) (subtract the row maximum m first: m + log(sum(exp(z - m)))), or a softmax "
-                "probability of e^-2000 underflowed to 0 before the log. Use logsumexp(z) - z[y] directly.",
+                "probability of e^-2000 underflowed to 0 before the log. Use logsumexp(z) - z[y] directly."),
                 wrong=_ce_log_of_softmax),
-        Mistake("sum", "You summed over the batch; cross-entropy is the mean over the samples.",
+        Mistake("sum", N_("You summed over the batch; cross-entropy is the mean over the samples."),
                 wrong=lambda logits, target: cross_entropy(logits, target) * len(target)),
-        Mistake("sign-flip", "Your loss has the wrong sign: it is the mean of -log p[y], which is >= 0.",
+        Mistake("sign-flip", N_("Your loss has the wrong sign: it is the mean of -log p[y], which is >= 0."),
                 wrong=lambda logits, target: -cross_entropy(logits, target)),
-        Mistake("no-normaliser", "You averaged -z[y] alone: the log-sum-exp of each row (the softmax "
-                "normaliser) is missing.",
+        Mistake("no-normaliser", N_("You averaged -z[y] alone: the log-sum-exp of each row (the softmax "
+                "normaliser) is missing."),
                 wrong=lambda logits, target: -logits[torch.arange(len(target)), target].mean()),
     ),
 ))
@@ -392,60 +398,64 @@ def _bce_hidden(rng: np.random.Generator) -> list[Case]:
         return normal(rng, (n,), scale=scale), torch.from_numpy(rng.integers(0, 2, n).astype(float))
 
     n = int(rng.integers(1, 9))
-    label = "random logits ~ N(0, {:g}^2), labels 0 or 1"
+    def label(scale: float, gradient: bool = False) -> str:
+        text = _("random logits ~ N(0, {scale:g}^2), labels 0 or 1").format(scale=scale)
+        return _("gradient: {label}").format(label=text) if gradient else text
+
     return shares(
-        (0.2, [Case(labels(1.0), label=label.format(1.0)), Case(labels(5.0), label=label.format(5.0)),
+        (0.2, [Case(labels(1.0), label=label(1.0)), Case(labels(5.0), label=label(5.0)),
                Case((normal(rng, (n,), scale=2.0), uniform(rng, (n,), low=0.0, high=1.0)),
-                    label="random logits ~ N(0, 4), soft targets ~ U(0, 1)")]),
-        (0.2, [Case(labels(1e3), label=label.format(1e3))]),
-        (0.1, [Case(labels(2.0), label="gradient: " + label.format(2.0), gradient=True)]),
-        (0.5, [Case(labels(1e3), label="gradient: " + label.format(1e3), gradient=True)]),
+                    label=N_("random logits ~ N(0, 4), soft targets ~ U(0, 1)"))]),
+        (0.2, [Case(labels(1e3), label=label(1e3))]),
+        (0.1, [Case(labels(2.0), label=label(2.0, gradient=True), gradient=True)]),
+        (0.5, [Case(labels(1e3), label=label(1e3, gradient=True), gradient=True)]),
     )
 
 
 register(Exercise(
     id="binary_cross_entropy_with_logits",
     notebook=NOTEBOOK,
-    title="Binary cross-entropy from logits, stable",
+    title=N_("Binary cross-entropy from logits, stable"),
     signature="binary_cross_entropy_with_logits(logits, target)",
     reference=binary_cross_entropy_with_logits,
     derivative=_bce_derivative,
     public_cases=_bce_public,
     hidden_cases=_bce_hidden,
     accepts_float=False,
-    convention="Mean over all elements; targets may be soft (any value in [0, 1]); natural log, as "
+    convention=N_("Mean over all elements; targets may be soft (any value in [0, 1]); natural log, as "
                "torch.nn.functional.binary_cross_entropy_with_logits; return a 0-d tensor. The gradient cases "
-               "differentiate your loss with autograd with respect to the logits and compare with (σ(z) − y) / N.",
+               "differentiate your loss with autograd with respect to the logits and compare with (σ(z) − y) / N."),
     rules=(forbid("torch.nn.functional.binary_cross_entropy_with_logits", "torch.nn.functional.softplus",
                   "torch.nn.functional.logsigmoid", "torch.logaddexp", "torch.Tensor.logaddexp",
-                  text="work from the logits yourself: F.binary_cross_entropy_with_logits, F.softplus, "
-                       "F.logsigmoid and torch.logaddexp are off limits."),),
+                  text=N_("work from the logits yourself: F.binary_cross_entropy_with_logits, F.softplus, "
+                       "F.logsigmoid and torch.logaddexp are off limits.")),),
     hints=(
-        "With s = σ(z), write log s and log(1 − s) in terms of z alone: −y log s − (1 − y) log(1 − s) "
-        "simplifies to a softplus of z minus y·z.",
-        "Compute that softplus the stable way, as in 03_activations (no exponent of a large positive number, "
-        "each `torch.where` branch fed only its own side's inputs), then average over all elements.",
+        N_("With s = σ(z), write log s and log(1 − s) in terms of z alone: −y log s − (1 − y) log(1 − s) "
+        "simplifies to a softplus of z minus y·z."),
+        N_("Compute that softplus the stable way, as in 03_activations (no exponent of a large positive number, "
+        "each `torch.where` branch fed only its own side's inputs), then average over all elements."),
     ),
     mistakes=(
-        Mistake("sigmoid-then-log", "sigmoid(1e4) rounds to exactly 1, so log(1 - sigmoid(z)) = log(0) = -inf "
-                "and 0 * -inf = nan. Work with the logits: the loss equals softplus(z) - y z.",
+        Mistake("sigmoid-then-log", N_("sigmoid(1e4) rounds to exactly 1, so log(1 - sigmoid(z)) = log(0) = -inf "
+                "and 0 * -inf = nan. Work with the logits: the loss equals softplus(z) - y z."),
                 wrong=_bce_sigmoid_then_log),
         Mistake("sigmoid-then-clamp",
-                "Clamping σ(z) into [ε, 1 − ε] before the log keeps the loss finite but wrong: a confidently wrong "
+                N_("Clamping σ(z) into [ε, 1 − ε] before the log keeps the loss finite but wrong: a confidently wrong "
                 "logit of 1e4 costs −log ε (about 16 for ε = 1e-7) instead of 1e4, and inside the clamp the "
                 "gradient is 0, so the network gets no signal from exactly the examples it gets most wrong. Work "
-                "with the logits: the loss equals softplus(z) − y·z.",
+                "with the logits: the loss equals softplus(z) − y·z."),
                 test=_is_clamped_bce),
-        Mistake("naive-softplus", "log(1 + exp(-z)) overflows to inf at z = -1e4. Compute the softplus so "
-                "that no exponent is ever a large positive number.",
+        Mistake("naive-softplus", N_("log(1 + exp(-z)) overflows to inf at z = -1e4. Compute the softplus so "
+                "that no exponent is ever a large positive number."),
                 wrong=lambda logits, target: (logits - logits * target + torch.log(1 + torch.exp(-logits))).mean()),
-        Mistake("clamped-bce", "binary_cross_entropy on sigmoid outputs clamps log(0) to -100, so a loss of 1e4 "
-                "comes out as 100. Use the logits directly.",
+        Mistake("clamped-bce", N_("binary_cross_entropy on sigmoid outputs clamps log(0) to -100, so a loss of 1e4 "
+                "comes out as 100. Use the logits directly."),
                 wrong=lambda logits, target: torch.nn.functional.binary_cross_entropy(torch.sigmoid(logits),
                                                                                        target)),
-        Mistake("sign-flip", "Your loss has the wrong sign: binary cross-entropy is -[y log s + (1 - y) log(1 - s)], "
-                "which is >= 0.", wrong=lambda logits, target: -binary_cross_entropy_with_logits(logits, target)),
-        Mistake("sum", "You summed over the elements; the loss is their mean.",
+        Mistake("sign-flip", N_("Your loss has the wrong sign: binary cross-entropy is -[y log s + (1 - y) log(1 - "
+                                "s)], "
+                "which is >= 0."), wrong=lambda logits, target: -binary_cross_entropy_with_logits(logits, target)),
+        Mistake("sum", N_("You summed over the elements; the loss is their mean."),
                 wrong=lambda logits, target: binary_cross_entropy_with_logits(logits, target) * logits.numel()),
     ),
 ))
@@ -474,41 +484,41 @@ def _wd_public() -> list[Case]:
 
 def _wd_hidden(rng: np.random.Generator) -> list[Case]:
     cases = []
-    for _ in range(3):
+    for _draw in range(3):
         shape = (int(rng.integers(1, 5)), int(rng.integers(1, 5)))
         cases.append(Case((normal(rng, shape), normal(rng, shape), float(rng.uniform(0.001, 0.5)),
                            float(rng.uniform(0.0, 0.2))),
-                          label="random weights and gradient ~ N(0, 1), lr ~ U(0.001, 0.5), "
-                                "weight_decay ~ U(0, 0.2)"))
+                          label=N_("random weights and gradient ~ N(0, 1), lr ~ U(0.001, 0.5), "
+                                "weight_decay ~ U(0, 0.2)")))
     return cases
 
 
 register(Exercise(
     id="weight_decay_step",
     notebook=NOTEBOOK,
-    title="One SGD step with weight decay",
+    title=N_("One SGD step with weight decay"),
     signature="weight_decay_step(w, grad, lr, weight_decay)",
     reference=weight_decay_step,
     public_cases=_wd_public,
     hidden_cases=_wd_hidden,
-    convention="PyTorch's convention: weight_decay = lambda adds lambda * w to the gradient, i.e. the penalty "
-               "is (lambda / 2) ||w||^2, as torch.optim.SGD(weight_decay=lambda). Return a new tensor.",
+    convention=N_("PyTorch's convention: weight_decay = lambda adds lambda * w to the gradient, i.e. the penalty "
+               "is (lambda / 2) ||w||^2, as torch.optim.SGD(weight_decay=lambda). Return a new tensor."),
     hints=(
-        "The penalty (λ/2)‖w‖² is part of the cost, so its gradient joins grad: differentiate it.",
-        "Then take the usual SGD step with the combined gradient. Return a new tensor; do not change w in place.",
+        N_("The penalty (λ/2)‖w‖² is part of the cost, so its gradient joins grad: differentiate it."),
+        N_("Then take the usual SGD step with the combined gradient. Return a new tensor; do not change w in place."),
     ),
     mistakes=(
-        Mistake("decay-sign", "Your decay pushes the weights away from 0: subtract lr * weight_decay * w, "
-                "do not add it.", wrong=lambda w, grad, lr, weight_decay: w - lr * grad + lr * weight_decay * w),
-        Mistake("decay-without-lr", "The decay term is a gradient too, so it is multiplied by lr: "
-                "w - lr * (grad + weight_decay * w).",
+        Mistake("decay-sign", N_("Your decay pushes the weights away from 0: subtract lr * weight_decay * w, "
+                "do not add it."), wrong=lambda w, grad, lr, weight_decay: w - lr * grad + lr * weight_decay * w),
+        Mistake("decay-without-lr", N_("The decay term is a gradient too, so it is multiplied by lr: "
+                "w - lr * (grad + weight_decay * w)."),
                 wrong=lambda w, grad, lr, weight_decay: w - lr * grad - weight_decay * w),
-        Mistake("no-decay", "Your step ignores weight_decay: add weight_decay * w to the gradient.",
+        Mistake("no-decay", N_("Your step ignores weight_decay: add weight_decay * w to the gradient."),
                 wrong=lambda w, grad, lr, weight_decay: w - lr * grad),
-        Mistake("factor-2", "You used 2 * weight_decay * w, the gradient of lambda ||w||^2. PyTorch's "
-                "weight_decay = lambda stands for the penalty (lambda / 2) ||w||^2, whose gradient is lambda * w.",
+        Mistake("factor-2", N_("You used 2 * weight_decay * w, the gradient of lambda ||w||^2. PyTorch's "
+                "weight_decay = lambda stands for the penalty (lambda / 2) ||w||^2, whose gradient is lambda * w."),
                 wrong=lambda w, grad, lr, weight_decay: w - lr * (grad + 2 * weight_decay * w)),
-        Mistake("gradient-ascent", "You stepped up the gradient: subtract lr * grad.",
+        Mistake("gradient-ascent", N_("You stepped up the gradient: subtract lr * grad."),
                 wrong=lambda w, grad, lr, weight_decay: w + lr * grad - lr * weight_decay * w),
     ),
 ))

@@ -17,9 +17,10 @@ from coursekit.exercises.cases import normal, tensor
 from coursekit.exercises.model import Case, Exercise, Mistake
 from coursekit.exercises.registry import register
 from coursekit.exercises.rules import no_autograd
+from coursekit.i18n import N_
 
-BY_HAND = no_autograd("backpropagate by hand with the chain rule: no autograd (no backward(), torch.autograd.grad, "
-                      "requires_grad or torch.func transforms).")
+BY_HAND = no_autograd(N_("backpropagate by hand with the chain rule: no autograd (no backward(), torch.autograd.grad, "
+                      "requires_grad or torch.func transforms)."))
 
 NOTEBOOK = "07_backprop_mlp"
 
@@ -63,41 +64,41 @@ def _perceptron_hidden(rng: np.random.Generator) -> list[Case]:
         d = int(rng.integers(1, 6))
         cases.append(Case((normal(rng, (d,)), float(rng.normal()), normal(rng, (d,)),
                            float(rng.choice([-1.0, 1.0])), round(0.05 * int(rng.integers(1, 21)), 2)),
-                          label="random w, b, x ~ N(0, 1), y = ±1, lr a multiple of 0.05 in [0.05, 1]"))
+                          label=N_("random w, b, x ~ N(0, 1), y = ±1, lr a multiple of 0.05 in [0.05, 1]")))
     return cases
 
 
 register(Exercise(
     id="perceptron_step",
     notebook=NOTEBOOK,
-    title="One step of the perceptron learning rule",
+    title=N_("One step of the perceptron learning rule"),
     signature="perceptron_step(w, b, x, y, lr)",
     reference=perceptron_step,
     public_cases=_perceptron_public,
     hidden_cases=_perceptron_hidden,
     output_names=("w_new", "b_new"),
-    convention="Labels are -1/+1. Update when y (w·x + b) <= 0 (a point on the boundary counts as wrong); "
-               "return (w_new, b_new) with b_new a float.",
+    convention=N_("Labels are -1/+1. Update when y (w·x + b) <= 0 (a point on the boundary counts as wrong); "
+               "return (w_new, b_new) with b_new a float."),
     hints=(
-        "First decide whether the sample is on the wrong side: the sign of y·(w·x + b) tells you.",
-        "Only a misclassified sample (product ≤ 0, the boundary included) moves w and b, towards classifying "
-        "it right; return b as a Python float either way, and leave w itself untouched.",
+        N_("First decide whether the sample is on the wrong side: the sign of y·(w·x + b) tells you."),
+        N_("Only a misclassified sample (product ≤ 0, the boundary included) moves w and b, towards classifying "
+        "it right; return b as a Python float either way, and leave w itself untouched."),
     ),
     mistakes=(
         Mistake("always-update",
-                "You updated a sample that is already classified correctly. The perceptron only learns "
-                "from mistakes: change w and b only when y (w·x + b) <= 0.",
+                N_("You updated a sample that is already classified correctly. The perceptron only learns "
+                "from mistakes: change w and b only when y (w·x + b) <= 0."),
                 wrong=lambda w, b, x, y, lr: _perceptron_variant(w, b, x, y, lr, always=True)),
         Mistake("strict-inequality",
-                "A score of exactly 0 lies on the boundary and must count as a mistake (<= 0, not < 0); "
-                "otherwise a perceptron that starts at w = 0, b = 0 never moves.",
+                N_("A score of exactly 0 lies on the boundary and must count as a mistake (<= 0, not < 0); "
+                "otherwise a perceptron that starts at w = 0, b = 0 never moves."),
                 wrong=lambda w, b, x, y, lr: _perceptron_variant(w, b, x, y, lr, strict=True)),
         Mistake("sign-flip",
-                "Your update moves the wrong way: add lr·y·x to w (and lr·y to b), so the score y (w·x + b) "
-                "grows towards positive.",
+                N_("Your update moves the wrong way: add lr·y·x to w (and lr·y to b), so the score y (w·x + b) "
+                "grows towards positive."),
                 wrong=lambda w, b, x, y, lr: _perceptron_variant(w, b, x, y, lr, sign=-1.0)),
         Mistake("bias-not-updated",
-                "w is right but b did not change: the bias learns too, b <- b + lr·y (its input is a constant 1).",
+                N_("w is right but b did not change: the bias learns too, b <- b + lr·y (its input is a constant 1)."),
                 wrong=lambda w, b, x, y, lr: _perceptron_variant(w, b, x, y, lr, bias=False)),
     ),
 ))
@@ -139,14 +140,14 @@ def _linear_hidden(rng: np.random.Generator) -> list[Case]:
         n, d_in, d_out = (int(v) for v in rng.integers(1, 7, size=3))
         cases.append(Case((normal(rng, (n, d_in)), normal(rng, (d_out, d_in)), normal(rng, (d_out,)),
                            normal(rng, (n, d_out))),
-                          label="random layer with 1-6 inputs/outputs, batch of 1-6, entries ~ N(0, 1)"))
+                          label=N_("random layer with 1-6 inputs/outputs, batch of 1-6, entries ~ N(0, 1)")))
     return cases
 
 
 register(Exercise(
     id="linear_backward",
     notebook=NOTEBOOK,
-    title="Backward pass of a linear layer",
+    title=N_("Backward pass of a linear layer"),
     signature="linear_backward(x, W, b, grad_out)",
     reference=linear_backward,
     public_cases=_linear_public,
@@ -154,29 +155,29 @@ register(Exercise(
     output_names=("grad_x", "grad_W", "grad_b"),
     rtol=1e-9,
     atol=1e-12,
-    convention="y = x @ W.T + b as in torch.nn.Linear: x (N, in), W (out, in), b (out,), grad_out = dL/dy "
-               "(N, out). Return (grad_x, grad_W, grad_b) with the shapes of x, W and b.",
+    convention=N_("y = x @ W.T + b as in torch.nn.Linear: x (N, in), W (out, in), b (out,), grad_out = dL/dy "
+               "(N, out). Return (grad_x, grad_W, grad_b) with the shapes of x, W and b."),
     rules=(BY_HAND,),
     hints=(
-        "Each gradient has the shape of the thing it is the gradient of: grad_x like x (N, in), grad_W like "
-        "W (out, in), grad_b like b (out,). Let the shapes pick the matrix products.",
-        "Every sample of the batch adds its own contribution to the shared parameters, so their gradients sum "
-        "over the batch; grad_x keeps one row per sample.",
+        N_("Each gradient has the shape of the thing it is the gradient of: grad_x like x (N, in), grad_W like "
+        "W (out, in), grad_b like b (out,). Let the shapes pick the matrix products."),
+        N_("Every sample of the batch adds its own contribution to the shared parameters, so their gradients sum "
+        "over the batch; grad_x keeps one row per sample."),
     ),
     mistakes=(
         Mistake("grad-W-transposed",
-                "grad_W is transposed: it must have W's shape (out, in), i.e. grad_out.T @ x, not x.T @ grad_out.",
+                N_("grad_W is transposed: it must have W's shape (out, in), i.e. grad_out.T @ x, not x.T @ grad_out."),
                 wrong=lambda x, W, b, g: (g @ W, x.T @ g, g.sum(dim=0))),
         Mistake("grad-b-not-summed",
-                "grad_b must have b's shape (out,): the same bias is added to every sample, so sum grad_out over "
-                "the batch (dim=0).",
+                N_("grad_b must have b's shape (out,): the same bias is added to every sample, so sum grad_out over "
+                "the batch (dim=0)."),
                 wrong=lambda x, W, b, g: (g @ W, g.T @ x, g)),
         Mistake("grad-b-mean",
-                "grad_b is the sum over the batch, not the mean: any averaging already happened inside the loss "
-                "(it is part of grad_out).",
+                N_("grad_b is the sum over the batch, not the mean: any averaging already happened inside the loss "
+                "(it is part of grad_out)."),
                 wrong=lambda x, W, b, g: (g @ W, g.T @ x, g.mean(dim=0))),
         Mistake("grad-x-uses-W-transposed",
-                "grad_x multiplies by W, not W.T: y = x @ W.T, so dL/dx = grad_out @ W (shape (N, in)).",
+                N_("grad_x multiplies by W, not W.T: y = x @ W.T, so dL/dx = grad_out @ W (shape (N, in))."),
                 wrong=lambda x, W, b, g: (g @ W.T, g.T @ x, g.sum(dim=0))),
     ),
 ))
@@ -248,14 +249,14 @@ def _mlp_hidden(rng: np.random.Generator) -> list[Case]:
         n, d, m, k = (int(v) for v in rng.integers(1, 6, size=4))
         cases.append(Case((normal(rng, (n, d)), normal(rng, (n, k)), normal(rng, (m, d)), normal(rng, (m,)),
                            normal(rng, (k, m)), normal(rng, (k,))),
-                          label="random 2-layer MLP with 1-5 units per layer, batch of 1-5, entries ~ N(0, 1)"))
+                          label=N_("random 2-layer MLP with 1-5 units per layer, batch of 1-5, entries ~ N(0, 1)")))
     return cases
 
 
 register(Exercise(
     id="mlp_backward",
     notebook=NOTEBOOK,
-    title="Backprop through a two-layer ReLU MLP with MSE loss",
+    title=N_("Backprop through a two-layer ReLU MLP with MSE loss"),
     signature="mlp_backward(x, y, W1, b1, W2, b2)",
     reference=mlp_backward,
     public_cases=_mlp_public,
@@ -263,48 +264,48 @@ register(Exercise(
     output_names=("grad_W1", "grad_b1", "grad_W2", "grad_b2"),
     rtol=1e-9,
     atol=1e-12,
-    convention="out = relu(x @ W1.T + b1) @ W2.T + b2, L = ((out - y)**2).mean() over all N·k entries "
-               "(MSELoss's default). ReLU'(0) = 0, as in PyTorch. Checked in float64 against autograd.",
+    convention=N_("out = relu(x @ W1.T + b1) @ W2.T + b2, L = ((out - y)**2).mean() over all N·k entries "
+               "(MSELoss's default). ReLU'(0) = 0, as in PyTorch. Checked in float64 against autograd."),
     rules=(BY_HAND,),
     hints=(
-        "Go backwards one step at a time: dL/dout = 2 (out - y) / (N·k), then the second linear layer, "
-        "then the ReLU, then the first linear layer (your linear_backward does the two linear steps).",
-        "Through the ReLU the gradient passes only where the forward pre-activation was positive (ReLU'(0) = 0), "
-        "so keep z1 from the forward pass. Biases get the batch sum of their layer's upstream gradient.",
+        N_("Go backwards one step at a time: dL/dout = 2 (out - y) / (N·k), then the second linear layer, "
+        "then the ReLU, then the first linear layer (your linear_backward does the two linear steps)."),
+        N_("Through the ReLU the gradient passes only where the forward pre-activation was positive (ReLU'(0) = 0), "
+        "so keep z1 from the forward pass. Biases get the batch sum of their layer's upstream gradient."),
     ),
     mistakes=(
         Mistake("sum-not-mean",
-                "Your gradients are N·k times too large: the loss is the mean over all N·k entries, so "
-                "dL/dout = 2 (out - y) / (N·k), not 2 (out - y).",
+                N_("Your gradients are N·k times too large: the loss is the mean over all N·k entries, so "
+                "dL/dout = 2 (out - y) / (N·k), not 2 (out - y)."),
                 wrong=lambda *a: _mlp_variant(*a, divide="none")),
         Mistake("mean-over-batch-only",
-                "Your gradients are k times too large: the mean runs over every entry of out (N samples × k "
-                "outputs), so divide by out.numel(), not by the batch size.",
+                N_("Your gradients are k times too large: the mean runs over every entry of out (N samples × k "
+                "outputs), so divide by out.numel(), not by the batch size."),
                 wrong=lambda *a: _mlp_variant(*a, divide="batch")),
         Mistake("missing-factor-two",
-                "Your gradients are half the right size: d/dout (out - y)² = 2 (out - y).",
+                N_("Your gradients are half the right size: d/dout (out - y)² = 2 (out - y)."),
                 wrong=lambda *a: _mlp_variant(*a, factor=1.0)),
         Mistake("sign-flip",
-                "Every gradient has the wrong sign: dL/dout = 2 (out - y) / (N·k), prediction minus target.",
+                N_("Every gradient has the wrong sign: dL/dout = 2 (out - y) / (N·k), prediction minus target."),
                 wrong=lambda *a: _mlp_variant(*a, factor=-2.0)),
         Mistake("no-relu-mask",
-                "The first layer's gradients ignore the ReLU: multiply grad_h by the mask (z1 > 0) before "
-                "the first linear layer; units that were off pass no gradient.",
+                N_("The first layer's gradients ignore the ReLU: multiply grad_h by the mask (z1 > 0) before "
+                "the first linear layer; units that were off pass no gradient."),
                 wrong=lambda *a: _mlp_variant(*a, mask="none")),
         Mistake("mask-from-gradient",
-                "Your ReLU mask comes from the sign of the incoming gradient; it must come from the forward "
-                "pre-activation: grad_z1 = grad_h * (z1 > 0) with z1 = x @ W1.T + b1.",
+                N_("Your ReLU mask comes from the sign of the incoming gradient; it must come from the forward "
+                "pre-activation: grad_z1 = grad_h * (z1 > 0) with z1 = x @ W1.T + b1."),
                 wrong=lambda *a: _mlp_variant(*a, mask="grad>0")),
         Mistake("relu-grad-one-at-zero",
-                "At pre-activations exactly 0 you let the gradient through. PyTorch's convention is "
-                "ReLU'(0) = 0: use the mask z1 > 0, not z1 >= 0.",
+                N_("At pre-activations exactly 0 you let the gradient through. PyTorch's convention is "
+                "ReLU'(0) = 0: use the mask z1 > 0, not z1 >= 0."),
                 wrong=lambda *a: _mlp_variant(*a, mask="z>=0")),
         Mistake("weights-transposed",
-                "Your weight gradients are transposed: grad_W must have W's shape (out, in), i.e. "
-                "grad_z.T @ (layer input), not (layer input).T @ grad_z.",
+                N_("Your weight gradients are transposed: grad_W must have W's shape (out, in), i.e. "
+                "grad_z.T @ (layer input), not (layer input).T @ grad_z."),
                 wrong=lambda *a: _mlp_variant(*a, transpose=True)),
         Mistake("bias-not-summed",
-                "Bias gradients must have the bias's shape: sum the upstream gradient over the batch (dim=0).",
+                N_("Bias gradients must have the bias's shape: sum the upstream gradient over the batch (dim=0)."),
                 wrong=lambda *a: _mlp_variant(*a, sum_bias=False)),
     ),
 ))

@@ -5,6 +5,7 @@ from __future__ import annotations
 import difflib
 
 from coursekit.exercises.model import Exercise
+from coursekit.i18n import _
 
 __all__ = ["UnknownExerciseError", "all_exercises", "by_notebook", "get", "notebooks", "register"]
 
@@ -31,7 +32,7 @@ def get(exercise_id: str) -> Exercise:
     """The exercise with this id; an unknown id raises with the closest matches."""
     if not isinstance(exercise_id, str):
         raise UnknownExerciseError(
-            f"Exercise ids are strings such as 'sigmoid_grad', not {type(exercise_id).__name__}.")
+            _("Exercise ids are strings such as 'sigmoid_grad', not {type}.").format(type=type(exercise_id).__name__))
     try:
         return _REGISTRY[exercise_id]
     except KeyError:
@@ -40,9 +41,9 @@ def get(exercise_id: str) -> Exercise:
     if not close:
         lowered = {k.lower(): k for k in _REGISTRY}
         close = [lowered[exercise_id.lower()]] if exercise_id.lower() in lowered else []
-    hint = f" Did you mean {' or '.join(repr(c) for c in close)}?" if close else \
-        " Run `coursekit exercises` to list them all."
-    raise UnknownExerciseError(f"Unknown exercise {exercise_id!r}.{hint}")
+    hint = _(" Did you mean {names}?").format(names=_(" or ").join(repr(c) for c in close)) if close else \
+        _(" Run `coursekit exercises` to list them all.")
+    raise UnknownExerciseError(_("Unknown exercise {id!r}.{hint}").format(id=exercise_id, hint=hint))
 
 
 def all_exercises() -> list[Exercise]:

@@ -13,6 +13,8 @@ from collections.abc import Iterable
 from dataclasses import dataclass
 from typing import Any, Literal
 
+from coursekit.i18n import N_, _
+
 __all__ = ["AUTOGRAD_CALLS", "EXP", "LOG_SOFTMAX", "SIGMOID", "SOFTMAX", "Rule", "calls_at_most",
            "forbid", "must_create_graph", "must_use_autograd", "no_autograd", "rules_table"]
 
@@ -36,7 +38,7 @@ class Rule:
 
     def message(self, detail: str) -> str:
         """What a learner whose code broke this rule is told; `detail` says what the code did."""
-        return f"This exercise asks: {self.text} {detail}"
+        return _("This exercise asks: {rule} {detail}").format(rule=_(self.text), detail=detail)
 
     @property
     def enforced(self) -> str:
@@ -68,20 +70,20 @@ def forbid(*names: str, text: str) -> Rule:
     return Rule("forbid", text, tuple(names))
 
 
-def no_autograd(text: str = "work out the derivative by hand: no autograd (no backward(), "
-                            "torch.autograd.grad, requires_grad or torch.func transforms).") -> Rule:
+def no_autograd(text: str = N_("work out the derivative by hand: no autograd (no backward(), "
+                               "torch.autograd.grad, requires_grad or torch.func transforms).")) -> Rule:
     """The learner's code must build no autograd graph: the derivative is derived, not computed by PyTorch."""
     return Rule("no_autograd", text)
 
 
-def must_use_autograd(text: str = "compute the gradient with autograd (backward() or "
-                                  "torch.autograd.grad), not with a formula.") -> Rule:
+def must_use_autograd(text: str = N_("compute the gradient with autograd (backward() or "
+                                     "torch.autograd.grad), not with a formula.")) -> Rule:
     """The learner's code must run at least one backward pass."""
     return Rule("use_autograd", text, AUTOGRAD_CALLS)
 
 
-def must_create_graph(text: str = "differentiate a gradient with autograd: compute the first derivative "
-                                  "with create_graph=True, then differentiate it again.") -> Rule:
+def must_create_graph(text: str = N_("differentiate a gradient with autograd: compute the first derivative "
+                                     "with create_graph=True, then differentiate it again.")) -> Rule:
     """The learner's code must call autograd with create_graph=True (a derivative of a derivative)."""
     return Rule("create_graph", text, AUTOGRAD_CALLS)
 

@@ -11,6 +11,7 @@ from coursekit.exercises.functions import named
 from coursekit.exercises.model import Case, Exercise, Mistake, NamedFunction
 from coursekit.exercises.registry import register
 from coursekit.exercises.rules import forbid, must_create_graph, must_use_autograd
+from coursekit.i18n import N_
 
 NOTEBOOK = "02_saddle_points"
 
@@ -88,51 +89,51 @@ def _hessian_public() -> list[Case]:
 
 def _hessian_hidden(rng: np.random.Generator) -> list[Case]:
     return [
-        Case((HIMMELBLAU, uniform(rng, (2,), low=-4, high=4)), label="Himmelblau at a point of [-4, 4]²"),
-        Case((ROSENBROCK, uniform(rng, (2,), low=-2, high=2)), label="Rosenbrock at a point of [-2, 2]²"),
+        Case((HIMMELBLAU, uniform(rng, (2,), low=-4, high=4)), label=N_("Himmelblau at a point of [-4, 4]²")),
+        Case((ROSENBROCK, uniform(rng, (2,), low=-2, high=2)), label=N_("Rosenbrock at a point of [-2, 2]²")),
         Case((COUPLED_3D, uniform(rng, (3,), low=-2, high=2)),
-             label="the 3-D function at a point of [-2, 2]³"),
+             label=N_("the 3-D function at a point of [-2, 2]³")),
     ]
 
 
 register(Exercise(
     id="hessian",
     notebook=NOTEBOOK,
-    title="The Hessian matrix by autograd",
+    title=N_("The Hessian matrix by autograd"),
     signature="hessian(f, x)",
     reference=hessian,
     public_cases=_hessian_public,
     hidden_cases=_hessian_hidden,
     rtol=1e-9,
     atol=1e-10,
-    convention="x has shape (d,); return the (d, d) matrix H[i, j] = ∂²f/∂xᵢ∂xⱼ as a detached tensor.",
+    convention=N_("x has shape (d,); return the (d, d) matrix H[i, j] = ∂²f/∂xᵢ∂xⱼ as a detached tensor."),
     rules=(forbid("torch.autograd.functional.hessian", "torch.autograd.functional.jacobian", "torch.func.hessian",
                   "torch.func.jacrev", "torch.func.jacfwd",
-                  text="build H yourself from gradients: torch.autograd.functional.hessian/jacobian and "
-                       "torch.func's hessian, jacrev and jacfwd are off limits."),
-           must_create_graph("differentiate the gradient: compute it with create_graph=True, then differentiate "
-                             "each of its entries.")),
+                  text=N_("build H yourself from gradients: torch.autograd.functional.hessian/jacobian and "
+                       "torch.func's hessian, jacrev and jacfwd are off limits.")),
+           must_create_graph(N_("differentiate the gradient: compute it with create_graph=True, then differentiate "
+                             "each of its entries."))),
     hints=(
-        "The Hessian is the Jacobian of the gradient: row i holds the derivatives of ∂f/∂xᵢ. For autograd to "
-        "differentiate the gradient, the gradient itself must be recorded in a graph.",
-        "Take one gradient of each entry of the first gradient, d of them through the same graph (which must "
-        "survive all d calls), stack the rows, and return the result detached.",
+        N_("The Hessian is the Jacobian of the gradient: row i holds the derivatives of ∂f/∂xᵢ. For autograd to "
+        "differentiate the gradient, the gradient itself must be recorded in a graph."),
+        N_("Take one gradient of each entry of the first gradient, d of them through the same graph (which must "
+        "survive all d calls), stack the rows, and return the result detached."),
     ),
     mistakes=(
         Mistake("diagonal-only",
-                "Only the diagonal ∂²f/∂xᵢ² is filled in: the mixed partials ∂²f/∂xᵢ∂xⱼ off the diagonal "
-                "are missing. Differentiate each gradient entry with respect to the whole x.",
+                N_("Only the diagonal ∂²f/∂xᵢ² is filled in: the mixed partials ∂²f/∂xᵢ∂xⱼ off the diagonal "
+                "are missing. Differentiate each gradient entry with respect to the whole x."),
                 wrong=_hessian_diagonal_only),
         Mistake("upper-only",
-                "Your matrix is not symmetric: only the upper triangle is filled. ∂²f/∂xᵢ∂xⱼ = ∂²f/∂xⱼ∂xᵢ, "
-                "so H[j, i] must equal H[i, j].",
+                N_("Your matrix is not symmetric: only the upper triangle is filled. ∂²f/∂xᵢ∂xⱼ = ∂²f/∂xⱼ∂xᵢ, "
+                "so H[j, i] must equal H[i, j]."),
                 wrong=_hessian_upper_only),
         Mistake("gradient",
-                "You returned the gradient (first derivatives). The Hessian differentiates the gradient once "
-                "more: one row per gradient entry, a (d, d) matrix.",
+                N_("You returned the gradient (first derivatives). The Hessian differentiates the gradient once "
+                "more: one row per gradient entry, a (d, d) matrix."),
                 wrong=_hessian_gradient),
         Mistake("negated",
-                "Your matrix has the opposite sign of the Hessian everywhere.",
+                N_("Your matrix has the opposite sign of the Hessian everywhere."),
                 wrong=lambda f, x: -hessian(f, x)),
     ),
 ))
@@ -208,45 +209,45 @@ def _classify_hidden(rng: np.random.Generator) -> list[Case]:
     points = landscapes.landscape("himmelblau").critical_points
     chosen = rng.choice(len(points), size=3, replace=False)
     return [Case((HIMMELBLAU, tensor(list(points[int(i)].point))),
-                 label="one of Himmelblau's critical points") for i in chosen]
+                 label=N_("one of Himmelblau's critical points")) for i in chosen]
 
 
 register(Exercise(
     id="classify_critical_point",
     notebook=NOTEBOOK,
-    title="The Hessian test: minimum, maximum, saddle or degenerate",
+    title=N_("The Hessian test: minimum, maximum, saddle or degenerate"),
     signature="classify_critical_point(f, x)",
     reference=classify_critical_point,
     public_cases=_classify_public,
     hidden_cases=_classify_hidden,
-    convention="x (float64, shape (d,)) is a critical point of f. Return one of the strings 'minimum', "
-               "'maximum', 'saddle' or 'degenerate'; eigenvalues with |λ| ≤ 1e-6 count as zero.",
+    convention=N_("x (float64, shape (d,)) is a critical point of f. Return one of the strings 'minimum', "
+               "'maximum', 'saddle' or 'degenerate'; eigenvalues with |λ| ≤ 1e-6 count as zero."),
     hints=(
-        "The verdict is decided by the signs of the Hessian's eigenvalues at x (`torch.linalg.eigvalsh`, since "
-        "H is symmetric); you may use your hessian() from above or torch.autograd.functional.hessian.",
-        "Mind the order of the tests in the table: curvature of both signs decides the verdict even when "
-        "another eigenvalue is zero.",
+        N_("The verdict is decided by the signs of the Hessian's eigenvalues at x (`torch.linalg.eigvalsh`, since "
+        "H is symmetric); you may use your hessian() from above or torch.autograd.functional.hessian."),
+        N_("Mind the order of the tests in the table: curvature of both signs decides the verdict even when "
+        "another eigenvalue is zero."),
     ),
     mistakes=(
         Mistake("eigenvalues",
-                "You returned the eigenvalues; turn them into a verdict: return one of 'minimum', 'maximum', "
-                "'saddle' or 'degenerate'.",
+                N_("You returned the eigenvalues; turn them into a verdict: return one of 'minimum', 'maximum', "
+                "'saddle' or 'degenerate'."),
                 test=lambda case, expected, got: not isinstance(got, str) and hasattr(got, "shape")),
         Mistake("swapped",
-                "Minimum and maximum are swapped: positive curvature in every direction (all λ > 0) is a "
-                "minimum.",
+                N_("Minimum and maximum are swapped: positive curvature in every direction (all λ > 0) is a "
+                "minimum."),
                 wrong=_classify_swapped),
         Mistake("diagonal",
-                "This follows the signs of the Hessian's diagonal. The test needs its eigenvalues: x·y has a "
-                "zero diagonal, but eigenvalues +1 and −1, so the origin is a saddle.",
+                N_("This follows the signs of the Hessian's diagonal. The test needs its eigenvalues: x·y has a "
+                "zero diagonal, but eigenvalues +1 and −1, so the origin is a saddle."),
                 wrong=_classify_diagonal),
         Mistake("ignores-zero",
-                "A zero eigenvalue was treated as positive (or negative). When an eigenvalue is zero and the "
-                "others share one sign, the test is inconclusive: answer 'degenerate'.",
+                N_("A zero eigenvalue was treated as positive (or negative). When an eigenvalue is zero and the "
+                "others share one sign, the test is inconclusive: answer 'degenerate'."),
                 wrong=_classify_ignores_zero),
         Mistake("degenerate-first",
-                "A positive and a negative eigenvalue prove a saddle even when another eigenvalue is zero: "
-                "check for the saddle before answering 'degenerate'.",
+                N_("A positive and a negative eigenvalue prove a saddle even when another eigenvalue is zero: "
+                "check for the saddle before answering 'degenerate'."),
                 wrong=_classify_degenerate_first),
     ),
 ))
@@ -301,56 +302,56 @@ def _momentum_hidden(rng: np.random.Generator) -> list[Case]:
     return [
         Case((ELONGATED, uniform(rng, (2,), low=-2, high=2), float(rng.uniform(0.01, 0.15)),
               float(rng.uniform(0.5, 0.95)), int(rng.integers(2, 15))),
-             label="the elongated quadratic, lr in [0.01, 0.15], β in [0.5, 0.95]"),
+             label=N_("the elongated quadratic, lr in [0.01, 0.15], β in [0.5, 0.95]")),
         Case((HIMMELBLAU, uniform(rng, (2,), low=-4, high=4), float(rng.uniform(1e-3, 5e-3)),
               float(rng.uniform(0.3, 0.9)), int(rng.integers(2, 10))),
-             label="Himmelblau, lr in [1e-3, 5e-3], β in [0.3, 0.9]"),
+             label=N_("Himmelblau, lr in [1e-3, 5e-3], β in [0.3, 0.9]")),
     ]
 
 
 register(Exercise(
     id="momentum_descent",
     notebook=NOTEBOOK,
-    title="Gradient descent with momentum, PyTorch's convention",
+    title=N_("Gradient descent with momentum, PyTorch's convention"),
     signature="momentum_descent(f, x0, lr, beta, steps)",
     reference=momentum_descent,
     public_cases=_momentum_public,
     hidden_cases=_momentum_hidden,
     rtol=1e-8,
     atol=1e-10,
-    convention="torch.optim.SGD(momentum=beta) with dampening 0, no Nesterov: buf = g at the first step, "
-               "then buf = β·buf + g; x = x − lr·buf. Row 0 is x0; shape (steps + 1, d).",
-    rules=(must_use_autograd("compute each gradient with autograd (backward() or torch.autograd.grad), since f "
-                             "can be any function."),),
+    convention=N_("torch.optim.SGD(momentum=beta) with dampening 0, no Nesterov: buf = g at the first step, "
+               "then buf = β·buf + g; x = x − lr·buf. Row 0 is x0; shape (steps + 1, d)."),
+    rules=(must_use_autograd(N_("compute each gradient with autograd (backward() or torch.autograd.grad), since f "
+                             "can be any function.")),),
     hints=(
-        "Keep a buffer next to x that remembers past gradients. In each step update the buffer with the new "
-        "gradient first, then move x along the buffer.",
-        "Check your first step by hand: with the buffer starting at zero it is an ordinary gradient step.",
-        "Return every point, x0 first, stacked as in gradient_descent.",
+        N_("Keep a buffer next to x that remembers past gradients. In each step update the buffer with the new "
+        "gradient first, then move x along the buffer."),
+        N_("Check your first step by hand: with the buffer starting at zero it is an ordinary gradient step."),
+        N_("Return every point, x0 first, stacked as in gradient_descent."),
     ),
     mistakes=(
         Mistake("missing-x0",
-                "Your trajectory is missing its first row: include x0 itself, so the result has "
-                "steps + 1 rows.",
+                N_("Your trajectory is missing its first row: include x0 itself, so the result has "
+                "steps + 1 rows."),
                 wrong=lambda f, x0, lr, beta, steps: momentum_descent(f, x0, lr, beta, steps)[1:]),
         Mistake("dampening",
-                "This is the moving-average form buf = β·buf + (1 − β)·g. PyTorch's SGD adds the full "
-                "gradient: buf = β·buf + g (dampening = 0).",
+                N_("This is the moving-average form buf = β·buf + (1 − β)·g. PyTorch's SGD adds the full "
+                "gradient: buf = β·buf + g (dampening = 0)."),
                 wrong=lambda f, x0, lr, beta, steps: _momentum_variant(f, x0, lr, beta, steps,
                                                                        dampening=True)),
         Mistake("torch-dampening",
-                "This matches torch.optim.SGD with dampening=beta (buf = β·buf + (1 − β)·g after the "
-                "first step). The exercise uses SGD's default dampening = 0: buf = β·buf + g.",
+                N_("This matches torch.optim.SGD with dampening=beta (buf = β·buf + (1 − β)·g after the "
+                "first step). The exercise uses SGD's default dampening = 0: buf = β·buf + g."),
                 wrong=lambda f, x0, lr, beta, steps: _momentum_variant(f, x0, lr, beta, steps,
                                                                        torch_damp=True)),
         Mistake("nesterov",
-                "This is Nesterov's variant (step along g + β·buf). The exercise asks for plain momentum: "
-                "step along buf itself.",
+                N_("This is Nesterov's variant (step along g + β·buf). The exercise asks for plain momentum: "
+                "step along buf itself."),
                 wrong=lambda f, x0, lr, beta, steps: _momentum_variant(f, x0, lr, beta, steps,
                                                                        nesterov=True)),
         Mistake("stale-buffer",
-                "You stepped with the buffer from the previous iteration: update buf with the new gradient "
-                "first, then move x by lr·buf.",
+                N_("You stepped with the buffer from the previous iteration: update buf with the new gradient "
+                "first, then move x by lr·buf."),
                 wrong=lambda f, x0, lr, beta, steps: _momentum_variant(f, x0, lr, beta, steps, lag=True)),
     ),
 ))
@@ -368,32 +369,32 @@ register(Exercise(
     id="largest_stable_lr",
     notebook=NOTEBOOK,
     kind="value",
-    title="The largest stable learning rate of a quadratic",
+    title=N_("The largest stable learning rate of a quadratic"),
     reference=largest_stable_lr,
     public_cases=lambda: [Case(label="f(w) = ½ wᵀAw with A = [[5, 2], [2, 2]]")],
     rtol=2e-3,
     atol=0.0,
-    convention="A is symmetric positive definite, so plain gradient descent on f(w) = ½ wᵀAw converges from "
+    convention=N_("A is symmetric positive definite, so plain gradient descent on f(w) = ½ wᵀAw converges from "
                "every start exactly when 0 < lr < 2/L, L the largest eigenvalue of A. Give the bound as a "
-               "number (3 significant digits suffice).",
+               "number (3 significant digits suffice)."),
     hints=(
-        "The gradient is A w, so one step multiplies w by (I − lr·A). Along an eigenvector with eigenvalue λ "
-        "that is a factor (1 − lr·λ), which must stay in (−1, 1).",
-        "A is not diagonal, so its diagonal entries are not its curvatures: compute its eigenvalues, and ask "
-        "which one is the first to break the condition as lr grows.",
+        N_("The gradient is A w, so one step multiplies w by (I − lr·A). Along an eigenvector with eigenvalue λ "
+        "that is a factor (1 − lr·λ), which must stay in (−1, 1)."),
+        N_("A is not diagonal, so its diagonal entries are not its curvatures: compute its eigenvalues, and ask "
+        "which one is the first to break the condition as lr grows."),
     ),
     mistakes=(
         Mistake("one-over-L",
-                "1/L is the step that makes the steepest direction land exactly at its minimum in one step; "
-                "descent stays stable up to twice that, 2/L.",
+                N_("1/L is the step that makes the steepest direction land exactly at its minimum in one step; "
+                "descent stays stable up to twice that, 2/L."),
                 wrong=lambda: 1.0 / 6.0),
         Mistake("smallest-eigenvalue",
-                "You used the smallest eigenvalue. The steepest direction (the largest eigenvalue L) is the "
-                "first to blow up, so the bound is 2/L.",
+                N_("You used the smallest eigenvalue. The steepest direction (the largest eigenvalue L) is the "
+                "first to blow up, so the bound is 2/L."),
                 wrong=lambda: 2.0 / 1.0),
         Mistake("diagonal",
-                "You used a diagonal entry of A. A is not diagonal: its curvatures are its eigenvalues "
-                "(torch.linalg.eigvalsh), not A[0, 0] or A[1, 1].",
+                N_("You used a diagonal entry of A. A is not diagonal: its curvatures are its eigenvalues "
+                "(torch.linalg.eigvalsh), not A[0, 0] or A[1, 1]."),
                 wrong=lambda: 2.0 / 5.0),
     ),
 ))

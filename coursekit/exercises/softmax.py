@@ -9,6 +9,7 @@ from coursekit.exercises.cases import normal, shares, tensor, weigh_extremes
 from coursekit.exercises.model import Case, Exercise, Mistake
 from coursekit.exercises.registry import register
 from coursekit.exercises.rules import LOG_SOFTMAX, SOFTMAX, forbid, no_autograd
+from coursekit.i18n import N_, _
 
 NOTEBOOK = "05_softmax"
 
@@ -123,69 +124,71 @@ def _softmax_public() -> list[Case]:
 
 def _softmax_hidden(rng: np.random.Generator) -> list[Case]:
     ordinary = []
-    for _ in range(3):
+    for _draw in range(3):
         shape = (int(rng.integers(1, 5)), int(rng.integers(2, 7)))
         logits = normal(rng, shape, scale=float(rng.uniform(0.5, 5.0)))
         ordinary.append(Case((logits,), {"dim": int(rng.integers(0, 2))},
-                             label="a random batch of logits, normal with scale up to 5, softmax over a random dim"))
+                             label=N_("a random batch of logits, normal with scale up to 5, softmax over a random "
+                                      "dim")))
     shift = float(rng.uniform(500.0, 2000.0)) * (1 if rng.random() < 0.5 else -1)
     n = int(rng.integers(2, 8))
     shifted = normal(rng, (n,), scale=3.0) + shift
-    label = "a vector of logits shifted by a large constant (|shift| between 500 and 2000)"
+    label = _("a vector of logits shifted by a large constant (|shift| between 500 and 2000)")
     return shares(
         (0.3, ordinary),
         (0.2, [Case((shifted,), label=label)]),
-        (0.5, [Case((shifted,), label="gradient: " + label, gradient=True, grad_output=_pattern((n,)))]),
+        (0.5, [Case((shifted,), label=_("gradient: {label}").format(label=label), gradient=True,
+                    grad_output=_pattern((n,)))]),
     )
 
 
 register(Exercise(
     id="softmax",
     notebook=NOTEBOOK,
-    title="A numerically stable softmax",
+    title=N_("A numerically stable softmax"),
     signature="softmax(z, dim=-1)",
     reference=softmax,
     derivative=_softmax_derivative,
     public_cases=_softmax_public,
     hidden_cases=_softmax_hidden,
-    convention="z is a float tensor of any shape; normalise along `dim` only; return a tensor of z's shape and "
+    convention=N_("z is a float tensor of any shape; normalise along `dim` only; return a tensor of z's shape and "
                "dtype. The gradient cases differentiate your function with autograd and compare with the "
-               "softmax's vector-Jacobian product p ⊙ (v − v·p).",
-    rules=(forbid(*SOFTMAX, *LOG_SOFTMAX, text="write softmax yourself with torch operations: torch.softmax, "
+               "softmax's vector-Jacobian product p ⊙ (v − v·p)."),
+    rules=(forbid(*SOFTMAX, *LOG_SOFTMAX, text=N_("write softmax yourself with torch operations: torch.softmax, "
                                                "F.softmax, Tensor.softmax and the log_softmax functions are off "
-                                               "limits."),),
+                                               "limits.")),),
     hints=(
-        "softmax(z)ᵢ = e^{zᵢ} / Σⱼ e^{zⱼ}, where the sum runs along `dim` only.",
-        "Shifting all logits of one slice by the same constant leaves that slice's softmax unchanged. Choose, "
+        N_("softmax(z)ᵢ = e^{zᵢ} / Σⱼ e^{zⱼ}, where the sum runs along `dim` only."),
+        N_("Shifting all logits of one slice by the same constant leaves that slice's softmax unchanged. Choose, "
         "slice by slice along `dim`, the shift that makes every exponent ≤ 0: one maximum over the whole tensor "
-        "is not enough when the rows are on very different scales.",
-        "Keep the reduced dimension (`keepdim=True`) so that the division broadcasts slice by slice.",
+        "is not enough when the rows are on very different scales."),
+        N_("Keep the reduced dimension (`keepdim=True`) so that the division broadcasts slice by slice."),
     ),
     mistakes=(
         Mistake("naive-overflow",
-                "exp(1000) is inf in floating point, and inf / inf is nan. Subtract the maximum along `dim` "
-                "before exponentiating: softmax(z) = softmax(z - max(z)).",
+                N_("exp(1000) is inf in floating point, and inf / inf is nan. Subtract the maximum along `dim` "
+                "before exponentiating: softmax(z) = softmax(z - max(z))."),
                 wrong=_naive_softmax),
         Mistake("whole-tensor",
-                "Your probabilities sum to 1 over the whole tensor, not along `dim`: sum along `dim` only, "
-                "keeping that dimension, so each slice is normalised on its own.",
+                N_("Your probabilities sum to 1 over the whole tensor, not along `dim`: sum along `dim` only, "
+                "keeping that dimension, so each slice is normalised on its own."),
                 wrong=_whole_tensor_softmax),
         Mistake("global-max",
-                "You subtracted one maximum for the whole tensor. In a row whose logits are far below that "
+                N_("You subtracted one maximum for the whole tensor. In a row whose logits are far below that "
                 "maximum (here 0 and 1, next to a row holding 1000), every exponent is about −1000, exp "
-                "underflows to 0 and the row becomes 0 / 0 = nan. Take the maximum along `dim`, one per slice.",
+                "underflows to 0 and the row becomes 0 / 0 = nan. Take the maximum along `dim`, one per slice."),
                 wrong=_global_max_softmax),
         Mistake("no-keepdim",
-                "The sum along `dim` lost its dimension, so the division broadcast the wrong way (entry (i, j) was "
-                "divided by the sum of row j). Keep the summed dimension (keepdim=True).",
+                N_("The sum along `dim` lost its dimension, so the division broadcast the wrong way (entry (i, j) was "
+                "divided by the sum of row j). Keep the summed dimension (keepdim=True)."),
                 wrong=_no_keepdim_softmax),
         Mistake("ignores-dim",
-                "Your function always normalises the last dimension; use the `dim` argument it is given "
-                "(for both the maximum and the sum).",
+                N_("Your function always normalises the last dimension; use the `dim` argument it is given "
+                "(for both the maximum and the sum)."),
                 wrong=_last_dim_softmax),
         Mistake("wrong-dim",
-                "Your probabilities sum to 1 along another dimension than the `dim` asked for: normalise, and "
-                "take the maximum, along `dim` itself.",
+                N_("Your probabilities sum to 1 along another dimension than the `dim` asked for: normalise, and "
+                "take the maximum, along `dim` itself."),
                 test=_normalised_along_another_dim),
     ),
 ))
@@ -210,46 +213,46 @@ def _temperature_public() -> list[Case]:
 
 def _temperature_hidden(rng: np.random.Generator) -> list[Case]:
     cases = []
-    for _ in range(4):
+    for _draw in range(4):
         shape = (int(rng.integers(1, 4)), int(rng.integers(2, 7)))
         t = float(10 ** rng.uniform(-2.0, 2.0))
         cases.append(Case((normal(rng, shape, scale=3.0), t),
-                          label="random logits (normal, scale 3), temperature log-uniform in [0.01, 100]"))
+                          label=N_("random logits (normal, scale 3), temperature log-uniform in [0.01, 100]")))
     n = int(rng.integers(2, 7))
     cold = (normal(rng, (n,), scale=3.0), float(10 ** rng.uniform(-2.0, -1.5)))
-    return shares((0.5, cases), (0.5, [Case(cold, label="gradient: random logits, temperature in [0.01, 0.03]",
+    return shares((0.5, cases), (0.5, [Case(cold, label=N_("gradient: random logits, temperature in [0.01, 0.03]"),
                                             gradient=True, grad_output=_pattern((n,)))]))
 
 
 register(Exercise(
     id="softmax_with_temperature",
     notebook=NOTEBOOK,
-    title="Softmax with a temperature",
+    title=N_("Softmax with a temperature"),
     signature="softmax_with_temperature(z, temperature)",
     reference=softmax_with_temperature,
     derivative=_temperature_derivative,
     public_cases=_temperature_public,
     hidden_cases=_temperature_hidden,
-    convention="z is a float tensor (a vector or a batch of rows), T > 0 a float; softmax along the last "
-               "dimension. The gradient cases differentiate your function with autograd with respect to z.",
-    rules=(forbid(*SOFTMAX, *LOG_SOFTMAX, text="build it on your own softmax: torch.softmax, F.softmax, "
-                                               "Tensor.softmax and the log_softmax functions are off limits."),),
+    convention=N_("z is a float tensor (a vector or a batch of rows), T > 0 a float; softmax along the last "
+               "dimension. The gradient cases differentiate your function with autograd with respect to z."),
+    rules=(forbid(*SOFTMAX, *LOG_SOFTMAX, text=N_("build it on your own softmax: torch.softmax, F.softmax, "
+                                               "Tensor.softmax and the log_softmax functions are off limits.")),),
     hints=(
-        "Temperature divides the logits before the softmax: p = softmax(z / T) along the last dimension.",
-        "A small T makes z / T huge, so the stability of your softmax matters even more here.",
+        N_("Temperature divides the logits before the softmax: p = softmax(z / T) along the last dimension."),
+        N_("A small T makes z / T huge, so the stability of your softmax matters even more here."),
     ),
     mistakes=(
         Mistake("multiplied",
-                "You multiplied the logits by T; temperature divides them: softmax(z / T). A large T must "
-                "flatten the distribution, a small T sharpen it.",
+                N_("You multiplied the logits by T; temperature divides them: softmax(z / T). A large T must "
+                "flatten the distribution, a small T sharpen it."),
                 wrong=lambda z, temperature: softmax(z * temperature, dim=-1)),
         Mistake("scaled-probabilities",
-                "You divided the probabilities by T, so they no longer sum to 1. Divide the logits instead: "
-                "softmax(z / T).",
+                N_("You divided the probabilities by T, so they no longer sum to 1. Divide the logits instead: "
+                "softmax(z / T)."),
                 wrong=lambda z, temperature: softmax(z, dim=-1) / temperature),
         Mistake("naive-overflow",
-                "With a small T, z / T is huge and exp overflows to inf (inf / inf = nan). Subtract the "
-                "maximum of z / T before exponentiating.",
+                N_("With a small T, z / T is huge and exp overflows to inf (inf / inf = nan). Subtract the "
+                "maximum of z / T before exponentiating."),
                 wrong=lambda z, temperature: _naive_softmax(z / temperature, dim=-1)),
     ),
 ))
@@ -269,45 +272,45 @@ def _jacobian_public() -> list[Case]:
 
 def _jacobian_hidden(rng: np.random.Generator) -> list[Case]:
     return [Case((normal(rng, (int(rng.integers(2, 7)),), scale=float(rng.uniform(0.5, 4.0))),),
-                 label="a random vector of 2 to 6 logits, normal with scale up to 4") for _ in range(4)]
+                 label=N_("a random vector of 2 to 6 logits, normal with scale up to 4")) for _draw in range(4)]
 
 
 register(Exercise(
     id="softmax_jacobian",
     notebook=NOTEBOOK,
-    title="The softmax Jacobian diag(p) - p pᵀ",
+    title=N_("The softmax Jacobian diag(p) - p pᵀ"),
     signature="softmax_jacobian(z)",
     reference=softmax_jacobian,
     public_cases=lambda: weigh_extremes(_jacobian_public(), label_starts="large"),
     hidden_cases=_jacobian_hidden,
     rtol=1e-6,
     atol=1e-10,
-    convention="z is a 1-D float tensor of n logits; return the n × n matrix J[i, j] = ∂p_i/∂z_j (row i is "
-               "output i), finite for logits like ±800.",
-    rules=(no_autograd("derive the Jacobian and code the formula: no autograd (no backward(), "
-                       "torch.autograd.grad or torch.autograd.functional.jacobian, requires_grad or torch.func)."),),
+    convention=N_("z is a 1-D float tensor of n logits; return the n × n matrix J[i, j] = ∂p_i/∂z_j (row i is "
+               "output i), finite for logits like ±800."),
+    rules=(no_autograd(N_("derive the Jacobian and code the formula: no autograd (no backward(), "
+                       "torch.autograd.grad or torch.autograd.functional.jacobian, requires_grad or torch.func).")),),
     hints=(
-        "Entry (i, j) is ∂pᵢ/∂zⱼ. Differentiate pᵢ = e^{zᵢ} / Σₖ e^{zₖ} with the quotient rule, once for j = i "
-        "and once for j ≠ i.",
-        "Both cases fit one formula, pᵢ(δᵢⱼ − pⱼ); as a matrix that is a diagonal matrix minus an outer product. "
-        "Get p from a stable softmax first.",
+        N_("Entry (i, j) is ∂pᵢ/∂zⱼ. Differentiate pᵢ = e^{zᵢ} / Σₖ e^{zₖ} with the quotient rule, once for j = i "
+        "and once for j ≠ i."),
+        N_("Both cases fit one formula, pᵢ(δᵢⱼ − pⱼ); as a matrix that is a diagonal matrix minus an outer product. "
+        "Get p from a stable softmax first."),
     ),
     mistakes=(
         Mistake("diagonal-only",
-                "Only the diagonal p_i (1 − p_i) is right: raising z_j also lowers every other p_i, so the "
-                "off-diagonal entries are −p_i p_j. Use torch.diag(p) - torch.outer(p, p).",
+                N_("Only the diagonal p_i (1 − p_i) is right: raising z_j also lowers every other p_i, so the "
+                "off-diagonal entries are −p_i p_j. Use torch.diag(p) - torch.outer(p, p)."),
                 wrong=lambda z: torch.diag(softmax(z) * (1 - softmax(z)))),
         Mistake("sign-flip",
-                "Your Jacobian has the opposite sign: the diagonal must be positive (raising z_i raises p_i) and "
-                "the off-diagonal negative. It is diag(p) − p pᵀ, not p pᵀ − diag(p).",
+                N_("Your Jacobian has the opposite sign: the diagonal must be positive (raising z_i raises p_i) and "
+                "the off-diagonal negative. It is diag(p) − p pᵀ, not p pᵀ − diag(p)."),
                 wrong=lambda z: torch.outer(softmax(z), softmax(z)) - torch.diag(softmax(z))),
         Mistake("inner-product",
-                "p @ p is a dot product (one number), so you subtracted the same value from every entry. The "
-                "Jacobian needs the outer product: torch.outer(p, p) (or p[:, None] * p[None, :]).",
+                N_("p @ p is a dot product (one number), so you subtracted the same value from every entry. The "
+                "Jacobian needs the outer product: torch.outer(p, p) (or p[:, None] * p[None, :])."),
                 wrong=lambda z: torch.diag(softmax(z)) - softmax(z) @ softmax(z)),
         Mistake("naive-overflow",
-                "Your p overflowed at large logits (exp(800) is inf, inf / inf = nan). Compute p with the "
-                "stable softmax (subtract the maximum) before building the Jacobian.",
+                N_("Your p overflowed at large logits (exp(800) is inf, inf / inf = nan). Compute p with the "
+                "stable softmax (subtract the maximum) before building the Jacobian."),
                 wrong=lambda z: torch.diag(_naive_softmax(z)) - torch.outer(_naive_softmax(z), _naive_softmax(z))),
     ),
 ))
@@ -330,48 +333,48 @@ def _ce_public() -> list[Case]:
 
 def _ce_hidden(rng: np.random.Generator) -> list[Case]:
     cases = []
-    for _ in range(4):
+    for _draw in range(4):
         n, c = int(rng.integers(1, 9)), int(rng.integers(2, 7))
         target = torch.from_numpy(rng.integers(0, c, size=n).astype(np.int64))
         cases.append(Case((normal(rng, (n, c), scale=3.0), target),
-                          label="random logits (normal, scale 3) for 1 to 8 samples and 2 to 6 classes"))
+                          label=N_("random logits (normal, scale 3) for 1 to 8 samples and 2 to 6 classes")))
     return cases
 
 
 register(Exercise(
     id="softmax_cross_entropy_grad",
     notebook=NOTEBOOK,
-    title="The gradient of softmax + cross-entropy: (p − y) / N",
+    title=N_("The gradient of softmax + cross-entropy: (p − y) / N"),
     signature="softmax_cross_entropy_grad(logits, target)",
     reference=softmax_cross_entropy_grad,
     public_cases=lambda: weigh_extremes(_ce_public(), label_starts="large"),
-    convention="logits: (N, C) floats, target: N class indices (int64); the loss is the mean cross-entropy "
-               "over the batch. Return its gradient w.r.t. the logits, shape (N, C), finite for logits like 1000.",
-    rules=(no_autograd("derive the gradient and code the formula: no autograd (no backward(), "
-                       "torch.autograd.grad, requires_grad or torch.func transforms)."),),
+    convention=N_("logits: (N, C) floats, target: N class indices (int64); the loss is the mean cross-entropy "
+               "over the batch. Return its gradient w.r.t. the logits, shape (N, C), finite for logits like 1000."),
+    rules=(no_autograd(N_("derive the gradient and code the formula: no autograd (no backward(), "
+                       "torch.autograd.grad, requires_grad or torch.func transforms).")),),
     hidden_cases=_ce_hidden,
     output_names=("grad",),
     hints=(
-        "For one sample the gradient of −log p_y with respect to the logits is p − y, with y the one-hot "
-        "vector of the target class.",
-        "The loss is the mean over the batch, so every row is divided by N = logits.shape[0].",
-        "torch.nn.functional.one_hot(target, num_classes) builds y; convert it with .to(logits.dtype).",
+        N_("For one sample the gradient of −log p_y with respect to the logits is p − y, with y the one-hot "
+        "vector of the target class."),
+        N_("The loss is the mean over the batch, so every row is divided by N = logits.shape[0]."),
+        N_("torch.nn.functional.one_hot(target, num_classes) builds y; convert it with .to(logits.dtype)."),
     ),
     mistakes=(
         Mistake("no-mean",
-                "Your gradient is N times too large: the loss is the mean over the batch, so divide p − y "
-                "by the batch size N.",
+                N_("Your gradient is N times too large: the loss is the mean over the batch, so divide p − y "
+                "by the batch size N."),
                 wrong=lambda logits, target: softmax(logits) - _onehot(logits, target)),
         Mistake("sign-flip",
-                "Your gradient has the wrong sign: it is (p − y) / N. Increasing the logit of the true class "
-                "must lower the loss, so that entry is negative.",
+                N_("Your gradient has the wrong sign: it is (p − y) / N. Increasing the logit of the true class "
+                "must lower the loss, so that entry is negative."),
                 wrong=lambda logits, target: (_onehot(logits, target) - softmax(logits)) / logits.shape[0]),
         Mistake("logits-not-probabilities",
-                "You used the logits where the probabilities belong: the gradient is (softmax(logits) − y) / N.",
+                N_("You used the logits where the probabilities belong: the gradient is (softmax(logits) − y) / N."),
                 wrong=lambda logits, target: (logits - _onehot(logits, target)) / logits.shape[0]),
         Mistake("naive-overflow",
-                "Your softmax overflowed at large logits (exp(1000) = inf, inf / inf = nan). Subtract each "
-                "row's maximum before exponentiating.",
+                N_("Your softmax overflowed at large logits (exp(1000) = inf, inf / inf = nan). Subtract each "
+                "row's maximum before exponentiating."),
                 wrong=lambda logits, target: (_naive_softmax(logits) - _onehot(logits, target)) / logits.shape[0]),
     ),
 ))

@@ -8,6 +8,7 @@ import torch
 from coursekit.exercises.cases import normal, tensor
 from coursekit.exercises.model import Case, Exercise, Mistake
 from coursekit.exercises.registry import register
+from coursekit.i18n import N_
 
 NOTEBOOK = "00_start_here"
 
@@ -27,25 +28,25 @@ def _public() -> list[Case]:
 
 def _hidden(rng: np.random.Generator) -> list[Case]:
     return [Case((normal(rng, (int(rng.integers(1, 6)), 3)), float(rng.normal()), float(rng.normal())),
-                 label="random matrix and coefficients") for _ in range(3)]
+                 label=N_("random matrix and coefficients")) for _ in range(3)]
 
 
 register(Exercise(
     id="scale_and_shift",
     notebook=NOTEBOOK,
-    title="Warm-up: scale and shift a tensor",
+    title=N_("Warm-up: scale and shift a tensor"),
     signature="scale_and_shift(x, a, b)",
     reference=scale_and_shift,
     public_cases=_public,
     hidden_cases=_hidden,
     hints=(
-        "Tensors support arithmetic elementwise: `a * x` multiplies every entry by a.",
-        "Multiply first, then add: the order matters, since a·(x + b) is a different function.",
+        N_("Tensors support arithmetic elementwise: `a * x` multiplies every entry by a."),
+        N_("Multiply first, then add: the order matters, since a·(x + b) is a different function."),
     ),
     mistakes=(
-        Mistake("shift-then-scale", "You shifted before scaling: a * (x + b) is not a * x + b.",
+        Mistake("shift-then-scale", N_("You shifted before scaling: a * (x + b) is not a * x + b."),
                 wrong=lambda x, a, b: a * (x + b)),
-        Mistake("swapped", "It looks like a and b are swapped: the answer is a * x + b, not b * x + a.",
+        Mistake("swapped", N_("It looks like a and b are swapped: the answer is a * x + b, not b * x + a."),
                 wrong=lambda x, a, b: b * x + a),
     ),
 ))

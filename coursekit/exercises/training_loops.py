@@ -18,7 +18,6 @@ import torch
 import torch.nn.functional as F
 
 from coursekit.exercises._loop_checker import (
-    CONTRACT,
     KEPT_ALIVE_WORDS,
     RETAINED_WORDS,
     SECOND_TIME,
@@ -35,6 +34,7 @@ from coursekit.exercises._loop_checker import (
 from coursekit.exercises.cases import normal
 from coursekit.exercises.model import Case, Exercise, Mistake
 from coursekit.exercises.registry import register
+from coursekit.i18n import N_
 
 # the setups are the notebook's too: it imports them from here
 __all__ = ["accumulate_loop", "deep_setup", "gan_setup", "lstm_loop", "lstm_setup", "regression_setup", "rnn_setup",
@@ -88,14 +88,14 @@ def _lstm_hidden(rng: np.random.Generator) -> list[Case]:
     cases = []
     for _ in range(3):
         xs = normal(rng, (int(rng.integers(3, 10)), int(rng.integers(1, 6)), 3))
-        cases.append(Case((lstm_setup, xs, sequence_targets(xs)), label="a random sequence of 3 to 9 steps"))
+        cases.append(Case((lstm_setup, xs, sequence_targets(xs)), label=N_("a random sequence of 3 to 9 steps")))
     return cases
 
 
 register(Exercise(
     id="lstm_loop",
     notebook=NOTEBOOK,
-    title="Fix the loop: an LSTM's state carried across steps",
+    title=N_("Fix the loop: an LSTM's state carried across steps"),
     signature="lstm_loop(setup, xs, ys)",
     reference=lstm_loop,
     public_cases=lambda: [_lstm_case(20, 6, 4, "6 steps, a batch of 4 sequences"),
@@ -106,30 +106,32 @@ register(Exercise(
     rtol=RTOL,
     atol=ATOL,
     output_names=STEP_NAMES,
-    convention=CONTRACT.format(unit="step") + " The state starts at zeros; each step is one update of the "
-               "cell's and the read-out's weights on that step's loss.",
+    convention=N_("Use the `setup` you are given (it builds the seeded model and its optimiser) and return a list of "
+                  "Python floats, one per step. The checker's setup also fails a loop that keeps an earlier step's "
+                  "graph alive or keeps its saved tensors (retain_graph=True). The state starts at zeros; each step "
+                  "is one update of the cell's and the read-out's weights on that step's loss."),
     hints=(
-        "Run the broken loop and read the error: which tensor from step 0 does the backward pass of step 1 "
-        "reach, and through which variable?",
-        "An LSTM's state is a pair (h, c), and both halves are computed from the previous step's graph. The "
-        "next step needs their values, not their history.",
-        "Cut each half of the state from its graph before it goes into the next step (a copy with .clone() "
-        "keeps the history); retain_graph=True does not fix this.",
+        N_("Run the broken loop and read the error: which tensor from step 0 does the backward pass of step 1 "
+        "reach, and through which variable?"),
+        N_("An LSTM's state is a pair (h, c), and both halves are computed from the previous step's graph. The "
+        "next step needs their values, not their history."),
+        N_("Cut each half of the state from its graph before it goes into the next step (a copy with .clone() "
+        "keeps the history); retain_graph=True does not fix this."),
     ),
     mistakes=(
         Mistake("retain-graph",
-                "retain_graph=True silences the first error, but the state still links every step to all the "
+                N_("retain_graph=True silences the first error, but the state still links every step to all the "
                 "earlier ones: each backward walks the whole history again, the saved tensors of every step stay "
                 "in memory, and after optimizer.step() has changed the weights the old graphs saved, PyTorch "
-                "refuses (the in-place version error). Detach the state instead.",
+                "refuses (the in-place version error). Detach the state instead."),
                 raised=RETAINED_WORDS),
         Mistake("state-attached",
-                "Something you carry into the next step still hangs on the previous step's graph. An LSTM's "
-                "state is the pair (h, c): detach both halves (a .clone() copies the history too).",
+                N_("Something you carry into the next step still hangs on the previous step's graph. An LSTM's "
+                "state is the pair (h, c): detach both halves (a .clone() copies the history too)."),
                 raised=SECOND_TIME),
         Mistake("state-reset",
-                "Your loop starts every step from a zero state, so the cell never sees the earlier inputs (and "
-                "the target needs them). Keep the state's values from step to step; cut only their history.",
+                N_("Your loop starts every step from a zero state, so the cell never sees the earlier inputs (and "
+                "the target needs them). Keep the state's values from step to step; cut only their history."),
                 wrong=_lstm_reset),
     ),
 ))
@@ -185,14 +187,14 @@ def _accumulate_hidden(rng: np.random.Generator) -> list[Case]:
         k = int(rng.integers(2, 5))
         xs = normal(rng, (k * int(rng.integers(1, 4)), int(rng.integers(2, 9)), 3))
         cases.append(Case((regression_setup, xs, regression_targets(xs), k),
-                          label="random batches, groups of 2 to 4"))
+                          label=N_("random batches, groups of 2 to 4")))
     return cases
 
 
 register(Exercise(
     id="accumulate_loop",
     notebook=NOTEBOOK,
-    title="Fix the loop: gradient accumulation with a loss total kept as a tensor",
+    title=N_("Fix the loop: gradient accumulation with a loss total kept as a tensor"),
     signature="accumulate_loop(setup, xs, ys, k)",
     reference=accumulate_loop,
     public_cases=lambda: [_accumulate_case(30, 3, 2, 8, "3 groups of 2 batches of 8"),
@@ -203,37 +205,40 @@ register(Exercise(
     rtol=RTOL,
     atol=ATOL,
     output_names=GROUP_NAMES,
-    convention=CONTRACT.format(unit="group") + " Each group of k batches makes one optimizer step with the "
-               "gradient of the group's mean loss, (1/k) Σ of its batch losses; report that mean.",
+    convention=N_("Use the `setup` you are given (it builds the seeded model and its optimiser) and return a list of "
+                  "Python floats, one per group. The checker's setup also fails a loop that keeps an earlier step's "
+                  "graph alive or keeps its saved tensors (retain_graph=True). Each group of k batches makes one "
+                  "optimizer step with the gradient of the group's mean loss, (1/k) Σ of its batch losses; report "
+                  "that mean."),
     hints=(
-        "Where does the second backward pass come from? Look at what `loss` refers to after the second "
-        "`loss += ...`.",
-        "The gradients of a group already add up in .grad, one backward per batch (section 6): each backward "
-        "needs only its own batch's loss. The total is for the report.",
-        "Keep the total as a Python number (.item() of each batch's loss).",
+        N_("Where does the second backward pass come from? Look at what `loss` refers to after the second "
+        "`loss += ...`."),
+        N_("The gradients of a group already add up in .grad, one backward per batch (section 6): each backward "
+        "needs only its own batch's loss. The total is for the report."),
+        N_("Keep the total as a Python number (.item() of each batch's loss)."),
     ),
     mistakes=(
         Mistake("retain-graph",
-                "With retain_graph=True every backward walks the whole running total again, so the first "
+                N_("With retain_graph=True every backward walks the whole running total again, so the first "
                 "batches of a group count several times in the gradient (and their graphs stay in memory). "
-                "Backpropagate each batch's own loss once; .grad does the adding.",
+                "Backpropagate each batch's own loss once; .grad does the adding."),
                 wrong=lambda setup, xs, ys, k: _accumulate_variant(setup, xs, ys, k, retain=True)),
         Mistake("retain-graph-kept",
-                "retain_graph=True kept this batch's saved tensors after its backward pass (and the next "
+                N_("retain_graph=True kept this batch's saved tensors after its backward pass (and the next "
                 "backward walks the earlier batches again). Backpropagate each batch's own loss once, without "
-                "retain_graph; .grad does the adding.",
+                "retain_graph; .grad does the adding."),
                 raised=RETAINED_WORDS),
         Mistake("zero-grad-each-batch",
-                "Your step uses only the last batch's gradient: zero_grad() before every backward throws away "
-                "what the group's earlier batches added to .grad. Clear it once per group, after the step.",
+                N_("Your step uses only the last batch's gradient: zero_grad() before every backward throws away "
+                "what the group's earlier batches added to .grad. Clear it once per group, after the step."),
                 wrong=lambda setup, xs, ys, k: _accumulate_variant(setup, xs, ys, k, zero_each_batch=True)),
         Mistake("total-attached",
-                "Your total (or a list of losses) is still a tensor, so it keeps every batch's graph alive. "
-                "Add up numbers: total += loss.item().",
+                N_("Your total (or a list of losses) is still a tensor, so it keeps every batch's graph alive. "
+                "Add up numbers: total += loss.item()."),
                 raised=KEPT_ALIVE_WORDS),
         Mistake("total-backpropagated",
-                "The backward pass still goes through the running total, which reaches the batches whose "
-                "graphs were already used. Call backward() on this batch's loss only.",
+                N_("The backward pass still goes through the running total, which reaches the batches whose "
+                "graphs were already used. Call backward() on this batch's loss only."),
                 raised=SECOND_TIME),
     ),
 ))

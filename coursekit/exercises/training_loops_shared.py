@@ -12,7 +12,6 @@ import torch
 import torch.nn.functional as F
 
 from coursekit.exercises._loop_checker import (
-    CONTRACT,
     DTYPE,
     RETAINED_WORDS,
     SECOND_TIME,
@@ -25,6 +24,7 @@ from coursekit.exercises.cases import normal
 from coursekit.exercises.model import Case, Exercise, Mistake
 from coursekit.exercises.registry import register
 from coursekit.exercises.training_loops import ATOL, NOTEBOOK, RTOL, STEP_NAMES, Setup
+from coursekit.i18n import N_
 
 __all__ = ["AUX_WEIGHT", "deep_supervision_loop", "gan_generator_first"]
 
@@ -82,14 +82,14 @@ def _gan_hidden(rng: np.random.Generator) -> list[Case]:
     for _ in range(3):
         steps, batch = int(rng.integers(2, 8)), int(rng.integers(4, 17))
         real = normal(rng, (steps, batch, 2), scale=0.5) + torch.tensor([2.0, -1.0], dtype=DTYPE)
-        cases.append(Case((gan_setup, real, normal(rng, (steps, batch, 2))), label="random batches, 2 to 7 steps"))
+        cases.append(Case((gan_setup, real, normal(rng, (steps, batch, 2))), label=N_("random batches, 2 to 7 steps")))
     return cases
 
 
 register(Exercise(
     id="gan_generator_first",
     notebook=NOTEBOOK,
-    title="Fix the loop: a GAN that trains the generator first",
+    title=N_("Fix the loop: a GAN that trains the generator first"),
     signature="gan_generator_first(setup, real, z)",
     reference=gan_generator_first,
     public_cases=lambda: [_gan_case(40, 5, 16, "5 steps, batches of 16"),
@@ -100,33 +100,36 @@ register(Exercise(
     rtol=RTOL,
     atol=ATOL,
     output_names=STEP_NAMES,
-    convention=CONTRACT.format(unit="step (the discriminator's loss)") + " Each step: the generator's update "
-               "on G(noise), then the discriminator's on the real batch and the same generated batch.",
+    convention=N_("Use the `setup` you are given (it builds the seeded model and its optimiser) and return a list of "
+                  "Python floats, one per step (the discriminator's loss). The checker's setup also fails a loop that "
+                  "keeps an earlier step's graph alive or keeps its saved tensors (retain_graph=True). Each step: the "
+                  "generator's update on G(noise), then the discriminator's on the real batch and the same generated "
+                  "batch."),
     hints=(
-        "The error comes from the discriminator's backward. Which graph does it reach that the generator's "
-        "backward already used, and does the discriminator's loss need it at all?",
-        "For the discriminator, the generated samples are data: its loss should not reach the generator's "
-        "weights.",
-        "Cut the generated batch from the generator's graph where the discriminator uses it; keeping the "
-        "graph with retain_graph=True is not the fix (the generator's step changed the weights it saved).",
+        N_("The error comes from the discriminator's backward. Which graph does it reach that the generator's "
+        "backward already used, and does the discriminator's loss need it at all?"),
+        N_("For the discriminator, the generated samples are data: its loss should not reach the generator's "
+        "weights."),
+        N_("Cut the generated batch from the generator's graph where the discriminator uses it; keeping the "
+        "graph with retain_graph=True is not the fix (the generator's step changed the weights it saved)."),
     ),
     mistakes=(
         Mistake("retain-graph",
-                "retain_graph=True keeps the generator's graph so that the discriminator's loss can run back "
+                N_("retain_graph=True keeps the generator's graph so that the discriminator's loss can run back "
                 "through it, which it has no use for: that backward computes gradients for G that nobody wants, "
                 "and since opt_g.step() has changed G's weights, PyTorch refuses with the in-place version "
-                "error. Detach the generated batch for the discriminator.",
+                "error. Detach the generated batch for the discriminator."),
                 raised=RETAINED_WORDS),
         Mistake("generator-frozen",
-                "Your generator never learns: the batch is detached before the generator's own loss, so "
-                "g_loss.backward() stops at it. Detach it only where the discriminator uses it.",
+                N_("Your generator never learns: the batch is detached before the generator's own loss, so "
+                "g_loss.backward() stops at it. Detach it only where the discriminator uses it."),
                 wrong=lambda setup, real, z: _gan_variant(setup, real, z, detach_everywhere=True)),
         Mistake("regenerated",
-                "Your discriminator sees a new batch from the already updated generator. The loop trains it "
-                "on the batch the generator was updated with: reuse `fake`, detached.",
+                N_("Your discriminator sees a new batch from the already updated generator. The loop trains it "
+                "on the batch the generator was updated with: reuse `fake`, detached."),
                 wrong=lambda setup, real, z: _gan_variant(setup, real, z, regenerate=True)),
-        Mistake("still-attached", "The discriminator's loss still reaches the generator's graph, which the "
-                "generator's backward already freed. Give the discriminator the batch without its history.",
+        Mistake("still-attached", N_("The discriminator's loss still reaches the generator's graph, which the "
+                "generator's backward already freed. Give the discriminator the batch without its history."),
                 raised=SECOND_TIME),
     ),
 ))
@@ -179,14 +182,14 @@ def _deep_hidden(rng: np.random.Generator) -> list[Case]:
     cases = []
     for _ in range(3):
         xs = normal(rng, (int(rng.integers(2, 9)), int(rng.integers(2, 17)), 4))
-        cases.append(Case((deep_setup, xs, deep_targets(xs)), label="random batches, 2 to 8 steps"))
+        cases.append(Case((deep_setup, xs, deep_targets(xs)), label=N_("random batches, 2 to 8 steps")))
     return cases
 
 
 register(Exercise(
     id="deep_supervision_loop",
     notebook=NOTEBOOK,
-    title="Fix the loop: a main and an auxiliary loss sharing the lower layers",
+    title=N_("Fix the loop: a main and an auxiliary loss sharing the lower layers"),
     signature="deep_supervision_loop(setup, xs, ys)",
     reference=deep_supervision_loop,
     public_cases=lambda: [_deep_case(50, 5, 8, "5 steps, batches of 8"),
@@ -197,33 +200,35 @@ register(Exercise(
     rtol=RTOL,
     atol=ATOL,
     output_names=STEP_NAMES,
-    convention=CONTRACT.format(unit="step (the main loss)") + f" Each step is one update on main + {AUX_WEIGHT} · "
-               "aux, where both losses are computed from the same features = lower(x).",
+    convention=N_("Use the `setup` you are given (it builds the seeded model and its optimiser) and return a list of "
+                  "Python floats, one per step (the main loss). The checker's setup also fails a loop that keeps an "
+                  "earlier step's graph alive or keeps its saved tensors (retain_graph=True). Each step is one update "
+                  "on main + 0.3 · aux, where both losses are computed from the same features = lower(x)."),
     hints=(
-        "Both losses are computed from the same `features`. What does the first backward free that the second "
-        "one needs?",
-        "Here both backward passes are wanted: the lower layers must learn from both losses, so .detach() is "
-        "not the fix (it would hide the auxiliary loss from them).",
-        "The gradient of a sum is the sum of the gradients, and .grad adds up what each backward brings "
+        N_("Both losses are computed from the same `features`. What does the first backward free that the second "
+        "one needs?"),
+        N_("Here both backward passes are wanted: the lower layers must learn from both losses, so .detach() is "
+        "not the fix (it would hide the auxiliary loss from them)."),
+        N_("The gradient of a sum is the sum of the gradients, and .grad adds up what each backward brings "
         "(section 6). Either let one backward pass carry both losses, or keep the shared graph alive for "
-        "exactly one more pass.",
+        "exactly one more pass."),
     ),
     mistakes=(
         Mistake("aux-detached",
-                "Your lower layers learn only from the main loss: the features are detached before the "
+                N_("Your lower layers learn only from the main loss: the features are detached before the "
                 "auxiliary head, so the auxiliary loss stops there. Here the graph must be used twice (or the "
-                "losses summed), not cut.",
+                "losses summed), not cut."),
                 wrong=lambda setup, xs, ys: _deep_variant(setup, xs, ys, detach_aux=True)),
         Mistake("zero-grad-between",
-                "Your step uses only the auxiliary loss's gradient: zero_grad() between the two backward calls "
-                "throws away the main loss's. Clear .grad once, before both.",
+                N_("Your step uses only the auxiliary loss's gradient: zero_grad() between the two backward calls "
+                "throws away the main loss's. Clear .grad once, before both."),
                 wrong=lambda setup, xs, ys: _deep_variant(setup, xs, ys, zero_between=True)),
         Mistake("retain-both",
-                "retain_graph=True is needed on the first backward only: on the last one it keeps the lower "
-                "layers' saved tensors until the next step, for a backward that never comes.",
+                N_("retain_graph=True is needed on the first backward only: on the last one it keeps the lower "
+                "layers' saved tensors until the next step, for a backward that never comes."),
                 raised=RETAINED_WORDS),
-        Mistake("graph-freed", "The first backward freed the lower layers' saved tensors, and the second one "
-                "needs them. Sum the weighted losses into one backward, or keep the graph for the second call.",
+        Mistake("graph-freed", N_("The first backward freed the lower layers' saved tensors, and the second one "
+                "needs them. Sum the weighted losses into one backward, or keep the graph for the second call."),
                 raised=SECOND_TIME),
     ),
 ))

@@ -29,6 +29,7 @@ from typing import Any, TextIO
 from tqdm import tqdm
 
 import coursekit
+from coursekit import i18n
 from coursekit.exercises import by_notebook, notebooks
 from coursekit.exercises.model import Case, Exercise
 from coursekit.grading.calls import applicable_rules
@@ -50,6 +51,7 @@ from coursekit.grading.printable import printable
 from coursekit.grading.roster import Entry, Roster, read_class
 from coursekit.grading.sandbox import CellNote, ExerciseRequest, ExerciseRun, Failure, Limits, Sandbox, SubmissionRun
 from coursekit.grading.submissions import Notebook, Unreadable, parse_shard, read_notebook
+from coursekit.i18n import _
 
 __all__ = ["GradeReport", "grade"]
 
@@ -135,16 +137,17 @@ def _over_limit(failure: Failure | None) -> bool:
 
 def _score(spec: _Spec, run: ExerciseRun, notebook: Notebook, cells: dict[int, CellNote]) -> ExerciseResult:
     ex = spec.exercise
-    base: dict[str, Any] = {"id": ex.id, "title": ex.title, "max_points": ex.points, "total": len(spec.cases),
+    base: dict[str, Any] = {"id": ex.id, "title": _(ex.title), "max_points": ex.points, "total": len(spec.cases),
                             "note": contract(ex)}
     failure = run.failure
     if failure is not None and failure.kind == "missing":
-        message = (f"Your notebook does not define `{ex.id}`: keep the name the exercise cell gives it and make "
-                   "sure that cell runs without errors.")
+        message = _("Your notebook does not define `{id}`: keep the name the exercise cell gives it and make sure "
+                    "that cell runs without errors.").format(id=ex.id)
         cell = _defining_cell(ex.id, notebook)
         if cell is not None and cell in cells:
             note = cells[cell]
-            message += f" Cell {cell + 1} {note.text}." if note.stopped else f" Cell {cell + 1} raised {note.text}."
+            message += (_(" Cell {number} {what}.") if note.stopped else _(" Cell {number} raised {what}.")).format(
+                number=cell + 1, what=note.text)
         return ExerciseResult(**base, points=0.0, passed=0, status="not_attempted", message=message)
     verdicts = []
     out_of_memory = None
@@ -152,7 +155,8 @@ def _score(spec: _Spec, run: ExerciseRun, notebook: Notebook, cells: dict[int, C
     for number, (case, expected, outcome) in enumerate(finished, start=1):
         verdict = judge(ex, case, expected, outcome, number=number)  # a hidden case's in the grader's words only
         if verdict.status == "not_attempted":
-            message = verdict.message.replace(NOT_ATTEMPTED, NOT_ATTEMPTED_HANDED_IN)  # read on a page, not in a cell
+            # read on a page, not in a cell
+            message = verdict.message.replace(_(NOT_ATTEMPTED), _(NOT_ATTEMPTED_HANDED_IN))
             return ExerciseResult(**base, points=0.0, passed=0, status="not_attempted", message=message)
         verdicts.append(verdict)
         if out_of_memory is None and outcome.error is not None and outcome.error.type_name == "MemoryError":
@@ -161,9 +165,10 @@ def _score(spec: _Spec, run: ExerciseRun, notebook: Notebook, cells: dict[int, C
     if failure is not None:
         number = failure.case or len(verdicts) + 1
         where = case_name(ex, spec.cases[number - 1], number) if failure.kind != "not_run" and \
-            number <= len(spec.cases) else "Not graded"
+            number <= len(spec.cases) else _("Not graded")
         problem = OVER_LIMIT if _over_limit(failure) else f"{failure.kind}: {failure.detail}"
-        return ExerciseResult(**base, points=0.0, passed=passed, status="error", message=f"{where}: {failure.detail}",
+        return ExerciseResult(**base, points=0.0, passed=passed, status="error",
+                              message=_("{name}: {problem}").format(name=where, problem=failure.detail),
                               problem=problem)
     if out_of_memory is not None:  # scored as a limit hit, like the timeout it would be on a slower machine
         return ExerciseResult(**base, points=0.0, passed=passed, status="error", message=out_of_memory.message,
@@ -174,8 +179,8 @@ def _score(spec: _Spec, run: ExerciseRun, notebook: Notebook, cells: dict[int, C
 
 
 def _not_graded(specs: Sequence[_Spec], reason: str) -> tuple[ExerciseResult, ...]:
-    return tuple(ExerciseResult(s.exercise.id, s.exercise.title, 0.0, s.exercise.points, 0, len(s.cases), "error",
-                                f"Not graded: {reason}", note=contract(s.exercise)) for s in specs)
+    return tuple(ExerciseResult(s.exercise.id, _(s.exercise.title), 0.0, s.exercise.points, 0, len(s.cases), "error",
+                                _("Not graded: {what}").format(what=reason), note=contract(s.exercise)) for s in specs)
 
 
 def _grade_one(sandbox: Sandbox, slot: int, data: bytes, specs: Sequence[_Spec], *, student: str, source: str,
@@ -190,13 +195,15 @@ def _grade_one(sandbox: Sandbox, slot: int, data: bytes, specs: Sequence[_Spec],
         return StudentResult(**common, total=0.0, exercises=_not_graded(specs, reason), problem=reason)
     notes = list(notebook.notes)
     if notebook.assignment and notebook.assignment != assignment:
-        notes.append(f"this notebook says it is {notebook.assignment!r}; it was graded as {assignment!r}")
+        notes.append(_("this notebook says it is {said!r}; it was graded as {graded!r}").format(
+            said=notebook.assignment, graded=assignment))
     run: SubmissionRun = sandbox.run(notebook.cells, [s.request for s in specs], slot=slot, claim=claim)
     cells = {c.index: c for c in run.cells}
     exercises = tuple(_score(s, run.exercises[s.exercise.id], notebook, cells) for s in specs)
-    notes += [f"Cell {c.index + 1} raised {c.text}" for c in run.cells if not c.stopped]
-    stopped = tuple(f"Cell {c.index + 1} {c.text}; it was skipped and the notebook run again without it"
-                    for c in run.cells if c.stopped)
+    notes += [_("Cell {number} raised {what}").format(number=c.index + 1, what=c.text)
+              for c in run.cells if not c.stopped]
+    stopped = tuple(_("Cell {number} {what}; it was skipped and the notebook run again without it").format(
+        number=c.index + 1, what=c.text) for c in run.cells if c.stopped)
     total = round(sum(e.points for e in exercises), 2)
     return StudentResult(**common, total=total, exercises=exercises, notes=tuple(notes), stopped=stopped,
                          flags=_answer_flags(notebook, specs, run)).cleaned()
@@ -268,11 +275,26 @@ def _slice(shard: str | None) -> str:
 def grade(*, submissions: Path | str, out: Path | str, workers: int | None = None, seed: int | None = None,
           assignment: str | None = None, shard: str | tuple[int, int] | None = None, gradescope: bool = False,
           limits: Limits | None = None, progress: bool = True, sandbox: Sandbox | None = None,
-          stream: TextIO | None = None) -> GradeReport:
+          stream: TextIO | None = None, language: str | None = None) -> GradeReport:
     """Grade every submission in `submissions` into `out`; resumes from `out`'s journal. See the module doc.
 
-    Raises FolderBusy (coursekit.grading.journal) while another grader writes `out`.
+    `language` ('en', 'zh'; default: the current one, e.g. from $COURSEKIT_LANG) is the language of the
+    students' feedback: results messages and feedback pages. Raises FolderBusy (coursekit.grading.journal)
+    while another grader writes `out`.
     """
+    chosen = i18n.language() if language is None else i18n.normalise(language)
+    if sandbox is not None and sandbox.language != chosen:
+        raise ValueError(f"the sandbox's workers write their messages in {sandbox.language!r}, but the class is "
+                         f"graded in {chosen!r}: start the Sandbox with language={chosen!r}.")
+    with i18n.using_language(chosen):
+        return _grade(submissions=submissions, out=out, workers=workers, seed=seed, assignment=assignment,
+                      shard=shard, gradescope=gradescope, limits=limits, progress=progress, sandbox=sandbox,
+                      stream=stream)
+
+
+def _grade(*, submissions: Path | str, out: Path | str, workers: int | None, seed: int | None,
+           assignment: str | None, shard: str | tuple[int, int] | None, gradescope: bool, limits: Limits | None,
+           progress: bool, sandbox: Sandbox | None, stream: TextIO | None) -> GradeReport:
     start = time.monotonic()
     out = Path(out)
     shard_pair = None if shard is None else parse_shard(shard if isinstance(shard, str) else "/".join(map(str, shard)))
@@ -300,7 +322,9 @@ def _grade_held(roster: Roster, out: Path, *, start: float, exercises: Sequence[
     config = {"assignment": assignment, "seed": seed, "limits": dataclasses.asdict(limits), "grader": GRADER_VERSION,
               "coursekit": coursekit.__version__, "exercises": [[s.exercise.id, s.exercise.points, len(s.cases)]
                                                                 for s in specs]}
-    meta = {"assignment": assignment, "seed": seed, "shard": shard_text,
+    if i18n.language() != "en":  # feedback in another language is another grade record (English keys stay as they were)
+        config["language"] = i18n.language()
+    meta = {"assignment": assignment, "seed": seed, "shard": shard_text, "language": i18n.language(),
             "exercises": [{"id": s.exercise.id, "title": s.exercise.title, "points": s.exercise.points,
                            "cases": len(s.cases)} for s in specs],
             "max_total": float(sum(s.exercise.points for s in specs)), "limits": dataclasses.asdict(limits),
@@ -329,7 +353,7 @@ def _grade_held(roster: Roster, out: Path, *, start: float, exercises: Sequence[
     bar = _progress_bar(sum(len(v) for v in todo.values()), stream=stream if progress else None,
                         label=f"grading {assignment}")
     owned = sandbox is None and bool(todo)
-    box = Sandbox(limits=limits) if owned else sandbox
+    box = Sandbox(limits=limits, language=i18n.language()) if owned else sandbox
     slots = threading.local()
     # `workers` submissions compute at once; as many more may wait out a sleeping worker's time limit
     cores = Cores(workers)
@@ -350,7 +374,7 @@ def _grade_held(roster: Roster, out: Path, *, start: float, exercises: Sequence[
             seconds = time.monotonic() - began
         # writing waits for the disk, not for a core: the next submission may compute meanwhile
         journal.record(key, result.to_json(), seconds=seconds)
-        for entry, _ in group:
+        for entry, _data in group:
             mine = _for(entry, result)
             write_student(out, mine, gradescope=gradescope)
             results[entry.student] = mine

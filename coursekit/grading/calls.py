@@ -16,6 +16,7 @@ from coursekit.exercises.model import Case, Exercise
 from coursekit.exercises.rules import Rule
 from coursekit.grading.plain import encode, materialize
 from coursekit.grading.rules import guarded_call
+from coursekit.i18n import _
 
 __all__ = ["NoGradient", "applicable_rules", "call_case"]
 
@@ -27,16 +28,16 @@ class NoGradient(Exception):
 def _gradient(result: Any, x: torch.Tensor, grad_output: Any) -> torch.Tensor:
     """d/dx of sum(grad_output * result): the vector-Jacobian product autograd computes through `result`."""
     if not isinstance(result, torch.Tensor):
-        raise NoGradient(f"Your function returned a {type(result).__name__}, not a tensor, so autograd cannot "
-                         "compute a gradient through it: a network using it could not learn.")
+        raise NoGradient(_("Your function returned a {type}, not a tensor, so autograd cannot compute a gradient "
+                           "through it: a network using it could not learn.").format(type=type(result).__name__))
     if not result.requires_grad:
-        raise NoGradient("Your function's result is not connected to its input in autograd's graph (it was "
-                         "computed with NumPy or Python numbers, detached, or under torch.no_grad()), so no "
-                         "gradient flows back through it: a network using it could not learn.")
+        raise NoGradient(_("Your function's result is not connected to its input in autograd's graph (it was "
+                           "computed with NumPy or Python numbers, detached, or under torch.no_grad()), so no "
+                           "gradient flows back through it: a network using it could not learn."))
     v = torch.ones_like(result) if grad_output is None else torch.as_tensor(grad_output).to(result.dtype)
     if v.shape != result.shape:
-        raise NoGradient(f"Your function's result has shape {tuple(result.shape)}; the gradient check expects "
-                         f"{tuple(v.shape)}, the shape of the answer.")
+        raise NoGradient(_("Your function's result has shape {shape}; the gradient check expects {expected}, the "
+                           "shape of the answer.").format(shape=tuple(result.shape), expected=tuple(v.shape)))
     (grad,) = torch.autograd.grad(result, x, grad_outputs=v, allow_unused=True)
     return torch.zeros_like(x) if grad is None else grad
 

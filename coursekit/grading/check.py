@@ -25,10 +25,14 @@ from coursekit.exercises.model import Case, Exercise
 from coursekit.grading.calls import NoGradient, applicable_rules, call_case
 from coursekit.grading.compare import NO_GRADIENT, NOT_ATTEMPTED, ErrorInfo, Outcome, Verdict, contract, judge, tally
 from coursekit.grading.plain import Array, encode, materialize
+from coursekit.i18n import N_, _
 
 __all__ = ["CheckResult", "Message", "check", "hint", "rich_text", "run_case", "solution"]
 
 SOLUTIONS_OFF_VAR = "COURSEKIT_NO_SOLUTIONS"
+#: the headline of a result, by status
+HEADLINES = {"pass": N_("All cases pass"), "not_attempted": N_("Not attempted yet"),
+             "usage": N_("check() could not run"), "error": N_("Your code raised an error"), "fail": N_("Not quite")}
 _MISSING = object()
 _hints_shown: dict[str, int] = {}
 
@@ -54,22 +58,23 @@ class CheckResult:
 
     @property
     def headline(self) -> str:
-        return {"pass": "All cases pass", "not_attempted": "Not attempted yet", "usage": "check() could not run",
-                "error": "Your code raised an error", "fail": "Not quite"}[self.status]
+        return _(HEADLINES[self.status])
 
     def __repr__(self) -> str:
         if self.status == "usage":
-            return f"{self.headline}: {self.verdict.message if self.verdict else ''}"
-        lines = [f"{self.exercise_id}: {self.headline}. {self.passed}/{self.total} cases, "
-                 f"{self.points:g}/{self.max_points:g} points."]
+            return _("{headline}: {message}").format(headline=self.headline,
+                                                     message=self.verdict.message if self.verdict else "")
+        lines = [_("{id}: {headline}. {passed}/{total} cases, {points}/{max_points} points.").format(
+            id=self.exercise_id, headline=self.headline, passed=self.passed, total=self.total,
+            points=f"{self.points:g}", max_points=f"{self.max_points:g}")]
         if self.verdict and self.status != "pass":
             lines.append(self.verdict.message)
             if self.verdict.hint:
-                lines.append(f"Hint: {self.verdict.hint}")
+                lines.append(_("Hint: {hint}").format(hint=self.verdict.hint))
             if self.verdict.explanation is not None:
                 lines.append(repr(self.verdict.explanation))
         if self.note:
-            lines.append(f"Note: {self.note}")
+            lines.append(_("Note: {note}").format(note=self.note))
         return "\n".join(lines)
 
     def _repr_html_(self) -> str:
@@ -81,12 +86,14 @@ class CheckResult:
                  f'padding:4px 10px;margin:4px 0;font-family:sans-serif;font-size:13px">',
                  f'<b style="color:{colour}">{icon} {html.escape(self.headline)}</b>']
         if self.status != "usage":
-            parts.append(f' <code>{html.escape(self.exercise_id)}</code>: {self.passed}/{self.total} cases, '
-                         f'{self.points:g}/{self.max_points:g} points')
+            parts.append(_(" {id}: {passed}/{total} cases, {points}/{max_points} points").format(
+                id=f"<code>{html.escape(self.exercise_id)}</code>", passed=self.passed, total=self.total,
+                points=f"{self.points:g}", max_points=f"{self.max_points:g}"))
         if self.verdict and self.status != "pass":
             parts.append(f'<div style="margin-top:4px;white-space:pre-wrap">{rich_text(self.verdict.message)}</div>')
             if self.verdict.hint:
-                parts.append(f'<div style="margin-top:4px"><b>Hint:</b> {rich_text(self.verdict.hint)}</div>')
+                label = html.escape(_("Hint:"))
+                parts.append(f'<div style="margin-top:4px"><b>{label}</b> {rich_text(self.verdict.hint)}</div>')
             if self.verdict.explanation is not None:
                 parts.append(self.verdict.explanation._repr_html_())
         if self.note:
@@ -211,14 +218,14 @@ def run_case(exercise: Exercise, case: Case, candidate: Any, *, rules: tuple[int
     names = _input_names(exercise, case)
     changed = [(n, p, a) for n, p, a in zip(names, pristine, after, strict=True) if not _same(p, a)]
     restored = tuple(n for n, p, a in changed if _nearly_same(p, a))
-    mutated = tuple(n for n, _, _ in changed if n not in restored)
+    mutated = tuple(n for n, _before, _after in changed if n not in restored)
     # API deprecation notices (e.g. NumPy functions applied to tensors) say nothing about the numbers
     shown = tuple(f"{w.category.__name__}: {w.message}" for w in caught if not issubclass(w.category, _API_NOTICES))
     return Outcome(value=encode(result), mutated=mutated, warnings=shown, violation=violation, restored=restored)
 
 
-def _usage(text: str, title: str = "check() needs an exercise") -> CheckResult:
-    return CheckResult("?", title, 0, 0, 0.0, 0.0, Verdict("usage", text))
+def _usage(text: str, title: str = N_("check() needs an exercise")) -> CheckResult:
+    return CheckResult("?", _(title), 0, 0, 0.0, 0.0, Verdict("usage", text))
 
 
 def check(target: Any, value: Any = _MISSING) -> CheckResult:
@@ -226,11 +233,11 @@ def check(target: Any, value: Any = _MISSING) -> CheckResult:
     try:
         return _check(target, value)
     except KeyboardInterrupt:
-        return _usage("The check was interrupted (does your function loop forever?). Your notebook's state "
-                      "is unchanged; fix the function and run the cell again.", "interrupted")
+        return _usage(_("The check was interrupted (does your function loop forever?). Your notebook's state "
+                        "is unchanged; fix the function and run the cell again."), N_("interrupted"))
     except Exception as exc:  # noqa: BLE001 - check() must never raise into a learner's notebook
-        return _usage(f"The checker itself hit a problem: {type(exc).__name__}: {_last_line(exc)}. "
-                      "Please report it to your instructor.", "checker error")
+        return _usage(_("The checker itself hit a problem: {error}: {text}. Please report it to your "
+                        "instructor.").format(error=type(exc).__name__, text=_last_line(exc)), N_("checker error"))
 
 
 def _check(target: Any, value: Any) -> CheckResult:
@@ -240,30 +247,32 @@ def _check(target: Any, value: Any) -> CheckResult:
         except KeyError as exc:
             return _usage(str(exc))
         if value is _MISSING:
-            return _usage(f"Pass your answer too: check({target!r}, your_answer).")
+            return _usage(_("Pass your answer too: check({id!r}, your_answer).").format(id=target))
         candidate = value
     else:
         name = getattr(target, "__name__", None)
         if not callable(target) or not isinstance(name, str):
-            return _usage(f"check() got {type(target).__name__}. Pass your function, e.g. check(sigmoid), "
-                          "or an exercise id and your answer, e.g. check('largest_stable_lr', 0.5).")
+            return _usage(_("check() got {type}. Pass your function, e.g. check(sigmoid), or an exercise id and "
+                            "your answer, e.g. check('largest_stable_lr', 0.5).").format(type=type(target).__name__))
         if name == "<lambda>":
-            return _usage("check() cannot tell which exercise a lambda answers: use check('exercise_id', fn).")
+            return _usage(_("check() cannot tell which exercise a lambda answers: use check('exercise_id', fn)."))
         try:
             exercise = get(name)
         except KeyError as exc:
-            return _usage(f"{exc} (check() looks the exercise up by your function's name; keep the name the "
-                          "exercise cell gives it, or call check('exercise_id', your_function).)")
+            return _usage(_("{problem} (check() looks the exercise up by your function's name; keep the name the "
+                            "exercise cell gives it, or call check('exercise_id', your_function).)").format(
+                                problem=exc))
         candidate = target
     if exercise.kind == "value" and value is _MISSING:
-        return _usage(f"{exercise.id} asks for a value: check({exercise.id!r}, your_answer).")
+        return _usage(_("{id} asks for a value: check({id!r}, your_answer).").format(id=exercise.id))
     cases = exercise.cases()
     if candidate is None:
-        return CheckResult(exercise.id, exercise.title, 0, len(cases), 0.0, exercise.points,
-                           Verdict("not_attempted", NOT_ATTEMPTED), contract(exercise))
+        return CheckResult(exercise.id, _(exercise.title), 0, len(cases), 0.0, exercise.points,
+                           Verdict("not_attempted", _(NOT_ATTEMPTED)), contract(exercise))
     if exercise.kind == "function" and not callable(candidate):
-        return _usage(f"{exercise.id} asks for a function; you passed {type(candidate).__name__}. "
-                      f"Define `def {exercise.signature or exercise.id + '(...)'}:` and call check({exercise.id}).")
+        return _usage(_("{id} asks for a function; you passed {type}. Define `def {signature}:` and call "
+                        "check({id}).").format(id=exercise.id, type=type(candidate).__name__,
+                                               signature=exercise.signature or exercise.id + "(...)"))
     verdicts: list[Verdict] = []
     with _kernel_state_preserved():
         for number, case in enumerate(cases, start=1):
@@ -271,11 +280,11 @@ def _check(target: Any, value: Any) -> CheckResult:
             outcome = run_case(exercise, case, candidate)
             verdict = judge(exercise, case, expected, outcome, number=number)
             if verdict.status == "not_attempted":
-                return CheckResult(exercise.id, exercise.title, 0, len(cases), 0.0,
+                return CheckResult(exercise.id, _(exercise.title), 0, len(cases), 0.0,
                                    exercise.points, verdict, contract(exercise))
             verdicts.append(verdict)
     passed, points, first = tally(verdicts, exercise.points, [c.weight for c in cases])
-    return CheckResult(exercise.id, exercise.title, passed, len(verdicts), points, exercise.points, first,
+    return CheckResult(exercise.id, _(exercise.title), passed, len(verdicts), points, exercise.points, first,
                        contract(exercise))
 
 
@@ -286,11 +295,12 @@ def hint(exercise_id: str) -> Message:
     except KeyError as exc:
         return Message(str(exc))
     if not exercise.hints:
-        return Message(f"No hints for {exercise.id}.", "Re-read the section above the exercise.")
+        return Message(_("No hints for {id}.").format(id=exercise.id), _("Re-read the section above the exercise."))
     shown = _hints_shown.get(exercise.id, 0)
     index = min(shown, len(exercise.hints) - 1)
     _hints_shown[exercise.id] = shown + 1
-    return Message(f"Hint {index + 1} of {len(exercise.hints)} for {exercise.id}", exercise.hints[index])
+    return Message(_("Hint {number} of {count} for {id}").format(number=index + 1, count=len(exercise.hints),
+                                                                 id=exercise.id), _(exercise.hints[index]))
 
 
 def solution(exercise_id: str, *, reveal: bool = False) -> Message:
@@ -300,13 +310,13 @@ def solution(exercise_id: str, *, reveal: bool = False) -> Message:
     except KeyError as exc:
         return Message(str(exc))
     if os.environ.get(SOLUTIONS_OFF_VAR, "").strip() not in ("", "0"):
-        return Message(f"Solutions are switched off for this class ({exercise.id}).",
-                       "Your instructor has disabled solution(); use hint() and check() instead.")
+        return Message(_("Solutions are switched off for this class ({id}).").format(id=exercise.id),
+                       _("Your instructor has disabled solution(); use hint() and check() instead."))
     if not reveal:
-        return Message(f"Sure you want to see the solution of {exercise.id}?",
-                       f"Try hint({exercise.id!r}) first. To reveal it: solution({exercise.id!r}, reveal=True).")
+        return Message(_("Sure you want to see the solution of {id}?").format(id=exercise.id),
+                       _("Try hint({id!r}) first. To reveal it: solution({id!r}, reveal=True).").format(id=exercise.id))
     try:
         source = inspect.getsource(exercise.reference)
     except (OSError, TypeError):
         source = repr(exercise.expected(exercise.cases()[0]))
-    return Message(f"Reference solution of {exercise.id}", source, code=True)
+    return Message(_("Reference solution of {id}").format(id=exercise.id), source, code=True)

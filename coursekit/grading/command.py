@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import os
 import sys
 from pathlib import Path
 
@@ -38,6 +39,7 @@ listed under `flags` (never scored down)."""
 EPILOG = """\
 examples:
   coursekit grade submitted/ --out grades --seed 2024
+  coursekit grade submitted/ --out grades --seed 2024 --lang zh        (Chinese feedback)
   coursekit grade collected/ --out grades --seed 2024 --assignment 03_activations
   coursekit grade submitted/ --out grades-3 --seed 2024 --shard 3/8     (one of 8 machines)
   coursekit grade merge grades-1 grades-2 grades-3 ... --out grades     (combine the shards)
@@ -74,11 +76,16 @@ def _grade(args: argparse.Namespace) -> int:
         print("coursekit grade: give one submissions folder (or `merge OUT1 OUT2 ...`).", file=sys.stderr)
         return 2
     try:
+        language = _language(args.lang)
+    except ValueError as exc:
+        print(f"coursekit grade: {printable(exc)}", file=sys.stderr)
+        return 2
+    try:
         limits = Limits(notebook_seconds=args.notebook_timeout, exercise_seconds=args.exercise_timeout,
                         submission_seconds=args.submission_timeout, memory_mb=args.memory_mb)
         report = grade(submissions=Path(args.paths[0]), out=Path(args.out), workers=args.workers, seed=args.seed,
                        assignment=args.assignment, shard=args.shard, gradescope=args.gradescope, limits=limits,
-                       progress=not args.quiet)
+                       progress=not args.quiet, language=language)
     except (ValueError, FileNotFoundError, KeyError) as exc:
         print(f"coursekit grade: {printable(exc, newlines=True)}", file=sys.stderr)
         return 2
@@ -87,6 +94,22 @@ def _grade(args: argparse.Namespace) -> int:
         return 1
     print(repr(report))
     return 0
+
+
+def _language(option: str | None) -> str:
+    """The language of the students' feedback: --lang, else $COURSEKIT_LANG, else English; a value the course
+    does not know is an error here (a class must not get English feedback by a typo)."""
+    from coursekit import i18n
+
+    if option is not None:
+        return i18n.normalise(option)
+    wanted = os.environ.get(i18n.ENV, "").strip()
+    if not wanted:
+        return "en"
+    try:
+        return i18n.normalise(wanted)
+    except ValueError as exc:
+        raise ValueError(f"${i18n.ENV}: {exc}") from None
 
 
 def add_grade_command(sub: argparse._SubParsersAction) -> None:
@@ -121,5 +144,8 @@ def add_grade_command(sub: argparse._SubParsersAction) -> None:
                         help="seconds for everything of one submission (default: 300)")
     limits.add_argument("--memory-mb", type=int, default=2048, metavar="MB",
                         help="memory the student's code may use (default: 2048)")
+    parser.add_argument("--lang", default=None, metavar="LANG",
+                        help="language of the students' feedback (results messages and feedback pages): en or zh "
+                             "(default: $COURSEKIT_LANG, else en)")
     parser.add_argument("--quiet", action="store_true", help="no progress bar")
     parser.set_defaults(handler=_grade)

@@ -17,6 +17,7 @@ import numpy as np
 from coursekit.exercises.model import Case, Exercise
 from coursekit.explain import Explanation, explain
 from coursekit.grading.plain import Array, FunctionRef, Other, encode
+from coursekit.i18n import N_, _
 
 __all__ = ["NO_GRADIENT", "ErrorInfo", "Outcome", "Verdict", "case_name", "compare", "contract", "describe_call",
            "judge", "recognise", "tally"]
@@ -74,17 +75,17 @@ def tally(verdicts: Sequence[Verdict], max_points: float,
 
 def contract(exercise: Exercise) -> str:
     """The note shown with every result: the exercise's conventions, then its rules, in the learner's words."""
-    rules = " ".join(f"Rule: {rule.text}" for rule in exercise.rules)
-    return " ".join(part for part in (exercise.convention, rules) if part)
+    rules = " ".join(_("Rule: {text}").format(text=_(rule.text)) for rule in exercise.rules)
+    return " ".join(part for part in (_(exercise.convention) if exercise.convention else "", rules) if part)
 
 
 #: the error type a gradient case reports when no gradient flows through the learner's result
 NO_GRADIENT = "NoGradient"
 
-NOT_ATTEMPTED = ("Not attempted yet: replace `raise NotImplementedError` (or `None`) with your answer, "
+NOT_ATTEMPTED = N_("Not attempted yet: replace `raise NotImplementedError` (or `None`) with your answer, "
                  "then run the exercise cell and this cell again.")
 #: the same, as the grader's feedback page says it: a page read after handing in, not a notebook cell
-NOT_ATTEMPTED_HANDED_IN = ("Not attempted: in the notebook you handed in, this exercise still holds "
+NOT_ATTEMPTED_HANDED_IN = N_("Not attempted: in the notebook you handed in, this exercise still holds "
                            "`raise NotImplementedError` (or `None`), so it earned no points.")
 
 
@@ -112,9 +113,10 @@ def _fmt_value(v: Any, *, limit: int = 8) -> str:
             body = " ".join(body.split())
             return f"{kind}({body}" + (f", dtype={dtype})" if dtype != "float64" else ")")
         finite = v.data[np.isfinite(v.data)] if v.data.dtype.kind == "f" else v.data
-        rng = f", values in [{_fmt_number(float(finite.min()))}, {_fmt_number(float(finite.max()))}]" \
-            if finite.size else ""
-        return f"{kind} of shape {tuple(v.shape)} ({dtype}{rng})"
+        rng = _(", values in [{low}, {high}]").format(low=_fmt_number(float(finite.min())),
+                                                       high=_fmt_number(float(finite.max()))) if finite.size else ""
+        return _("{kind} of shape {shape} ({dtype}{range})").format(kind=kind, shape=tuple(v.shape), dtype=dtype,
+                                                                    range=rng)
     if isinstance(v, FunctionRef):
         return v.name
     if isinstance(v, Other):
@@ -132,12 +134,13 @@ def _fmt_value(v: Any, *, limit: int = 8) -> str:
 
 def _type_words(v: Any) -> str:
     if isinstance(v, Array):
-        return ("a tensor" if v.container == "tensor" else "a NumPy array") + f" of shape {tuple(v.shape)}"
+        text = _("a tensor of shape {shape}") if v.container == "tensor" else _("a NumPy array of shape {shape}")
+        return text.format(shape=tuple(v.shape))
     if isinstance(v, Other):
-        return f"a {v.type_name}"
+        return _("a {type}").format(type=v.type_name)
     if v is None:
         return "None"
-    return f"a {type(v).__name__}"
+    return _("a {type}").format(type=type(v).__name__)
 
 
 def describe_call(exercise: Exercise, case: Case) -> str:
@@ -158,41 +161,46 @@ def describe_call(exercise: Exercise, case: Case) -> str:
 
 def case_name(exercise: Exercise, case: Case, number: int) -> str:
     """How messages name case `number` (1-based): the call for a public case, only its number for a hidden one."""
-    gradient = " (the autograd gradient)" if case.gradient else ""
     if case.hidden:
-        return f"Hidden case {number}{gradient}" + (f" ({case.label})" if case.label else "")
+        name = _("Hidden case {number} (the autograd gradient)") if case.gradient else _("Hidden case {number}")
+        name = name.format(number=number)
+        return _("{name} ({label})").format(name=name, label=_(case.label)) if case.label else name
     if case.gradient:
-        return f"Case {number}: the autograd gradient through {describe_call(exercise, case)}"
-    return f"Case {number}: {describe_call(exercise, case)}"
+        return _("Case {number}: the autograd gradient through {call}").format(number=number,
+                                                                               call=describe_call(exercise, case))
+    return _("Case {number}: {call}").format(number=number, call=describe_call(exercise, case))
 
 
 def _where(index: tuple[int, ...]) -> str:
-    return "" if not index else f" at index {list(index) if len(index) > 1 else index[0]}"
+    return "" if not index else _(" at index {index}").format(index=list(index) if len(index) > 1 else index[0])
 
 
 def _compare_arrays(expected: Array, got: Array, exercise: Exercise, hidden: bool) -> str | None:
     if expected.container == "tensor" and got.container == "ndarray":
-        return "You returned a NumPy array; return a torch.Tensor (do the computation with torch operations)."
+        return _("You returned a NumPy array; return a torch.Tensor (do the computation with torch operations).")
     if got.shape != expected.shape:
-        msg = f"Wrong shape: expected {tuple(expected.shape)}, got {tuple(got.shape)}."
+        msg = _("Wrong shape: expected {expected}, got {got}.").format(expected=tuple(expected.shape),
+                                                                        got=tuple(got.shape))
         if got.data.size == expected.data.size:
-            msg += " Same number of entries: check for a transpose, a missing or extra dimension, or keepdim."
+            msg += _(" Same number of entries: check for a transpose, a missing or extra dimension, or keepdim.")
         elif got.data.size == 1 and expected.data.size > 1:
-            msg += " You returned a single number; the answer has one entry per input element."
+            msg += _(" You returned a single number; the answer has one entry per input element.")
         return msg
     if exercise.check_dtype and expected.dtype.split(".")[-1] != got.dtype.split(".")[-1]:
-        return (f"Wrong dtype: expected {expected.dtype.split('.')[-1]}, got {got.dtype.split('.')[-1]}. "
-                "A tensor created with torch.zeros/torch.tensor/torch.ones defaults to float32: pass "
-                "dtype=x.dtype (or use torch.zeros_like(x)).")
+        return _("Wrong dtype: expected {expected}, got {got}. A tensor created with torch.zeros/torch.tensor/"
+                 "torch.ones defaults to float32: pass dtype=x.dtype (or use torch.zeros_like(x)).").format(
+                     expected=expected.dtype.split(".")[-1], got=got.dtype.split(".")[-1])
     e = np.asarray(expected.data, dtype=np.float64)
     g = np.asarray(got.data, dtype=np.float64)
     bad_nonfinite = ~np.isfinite(g) & np.isfinite(e)
     if bad_nonfinite.any():
         idx = tuple(int(i) for i in np.argwhere(bad_nonfinite)[0])
         where = "" if hidden else _where(idx)
-        return (f"Your result contains {_fmt_number(float(g[idx]))}{where} where the expected value is finite"
-                + ("" if hidden else f" ({_fmt_number(float(e[idx]))})")
-                + ". An overflow (exp of a large number) or a division by zero is the usual cause.")
+        text = _("Your result contains {value}{where} where the expected value is finite. An overflow (exp of a "
+                 "large number) or a division by zero is the usual cause.") if hidden else \
+            _("Your result contains {value}{where} where the expected value is finite ({expected}). An overflow "
+              "(exp of a large number) or a division by zero is the usual cause.")
+        return text.format(value=_fmt_number(float(g[idx])), where=where, expected=_fmt_number(float(e[idx])))
     close = np.isclose(g, e, rtol=exercise.rtol, atol=exercise.atol, equal_nan=True)
     if close.all():
         return None
@@ -204,27 +212,34 @@ def _compare_arrays(expected: Array, got: Array, exercise: Exercise, hidden: boo
         abs_err = np.abs(bad_g - bad_e)
     abs_err = np.where(np.isnan(abs_err), np.inf, abs_err)
     nonzero = bad_e != 0
-    tol = f"tolerance: rtol={exercise.rtol:g}, atol={exercise.atol:g}"
+    tol = _tolerance(exercise)
     count = int((~close).sum())
-    stats = f"{count} of {close.size} entries differ; max abs error {_fmt_number(float(abs_err.max()))}"
+    stats = _("{count} of {size} entries differ; max abs error {error}").format(
+        count=count, size=close.size, error=_fmt_number(float(abs_err.max())))
     if nonzero.any():
         with np.errstate(invalid="ignore", over="ignore"):
             rel_err = abs_err[nonzero] / np.abs(bad_e[nonzero])
         rel_err = np.where(np.isnan(rel_err), np.inf, rel_err)
-        stats += f", max rel error {_fmt_number(float(rel_err.max()))}"
-    stats += f" ({tol})."
+        stats += _(", max rel error {error}").format(error=_fmt_number(float(rel_err.max())))
+    stats += _(" ({tolerance}).").format(tolerance=tol)
     if hidden:
         # error sizes would give the hidden expected values away (expected = got +- error): count only
-        return f"Wrong values: {count} of {close.size} entries differ from the expected ones ({tol})."
+        return _("Wrong values: {count} of {size} entries differ from the expected ones ({tolerance}).").format(
+            count=count, size=close.size, tolerance=tol)
     if e.ndim == 0:
-        return f"Expected {_fmt_number(float(e))}, got {_fmt_number(float(g))}. {stats}"
-    return (f"First mismatch{_where(idx)}: expected {_fmt_number(float(e[idx]))}, "
-            f"got {_fmt_number(float(g[idx]))}. {stats}")
+        return _("Expected {expected}, got {got}. {stats}").format(expected=_fmt_number(float(e)),
+                                                                  got=_fmt_number(float(g)), stats=stats)
+    return _("First mismatch{where}: expected {expected}, got {got}. {stats}").format(
+        where=_where(idx), expected=_fmt_number(float(e[idx])), got=_fmt_number(float(g[idx])), stats=stats)
+
+
+def _tolerance(exercise: Exercise) -> str:
+    return _("tolerance: rtol={rtol}, atol={atol}").format(rtol=f"{exercise.rtol:g}", atol=f"{exercise.atol:g}")
 
 
 def compare(expected: Any, got: Any, exercise: Exercise, *, hidden: bool = False, path: str = "") -> str | None:
     """None when `got` matches `expected` within the exercise's tolerances, else what is wrong."""
-    prefix = f"In {path}: " if path else ""
+    prefix = _("In {path}: ").format(path=path) if path else ""
     if isinstance(expected, Array):
         if isinstance(got, Array):
             problem = _compare_arrays(expected, got, exercise, hidden)
@@ -232,56 +247,63 @@ def compare(expected: Any, got: Any, exercise: Exercise, *, hidden: bool = False
         if isinstance(got, (int, float)) and not isinstance(got, bool) and expected.data.size == 1 \
                 and expected.data.ndim == 0:
             if not exercise.accepts_float and expected.container == "tensor":
-                return prefix + (f"You returned a Python {type(got).__name__}; return a 0-d tensor. .item() or "
-                                 "float() takes the number out of autograd's graph, so a loss returned that way "
-                                 "could never be backpropagated (loss.backward() needs the tensor).")
+                return prefix + _("You returned a Python {type}; return a 0-d tensor. .item() or float() takes the "
+                                  "number out of autograd's graph, so a loss returned that way could never be "
+                                  "backpropagated (loss.backward() needs the tensor).").format(type=type(got).__name__)
             return compare(float(expected.data), float(got), exercise, hidden=hidden, path=path)
-        return prefix + f"Expected a tensor of shape {tuple(expected.shape)}, got {_type_words(got)}."
+        return prefix + _("Expected a tensor of shape {shape}, got {got}.").format(shape=tuple(expected.shape),
+                                                                                   got=_type_words(got))
     if isinstance(expected, bool):
         if got is expected or (isinstance(got, Array) and got.data.size == 1 and bool(got.data) == expected):
             return None
-        return prefix + f"Expected {expected}, got {_fmt_value(got) if not hidden else _type_words(got)}."
+        return prefix + _("Expected {expected}, got {got}.").format(
+            expected=expected, got=_fmt_value(got) if not hidden else _type_words(got))
     if isinstance(expected, (int, float)):
         if isinstance(got, Array) and got.data.size == 1:
             if got.attached:
-                return prefix + ("You returned a tensor that is still attached to the autograd graph where "
-                                 "a plain number is asked: return `.item()` of it (or `.detach()`).")
+                return prefix + _("You returned a tensor that is still attached to the autograd graph where "
+                                  "a plain number is asked: return `.item()` of it (or `.detach()`).")
             got = float(got.data.reshape(()))
         if isinstance(got, bool) or not isinstance(got, (int, float)):
-            return prefix + f"Expected a number, got {_type_words(got)}."
+            return prefix + _("Expected a number, got {got}.").format(got=_type_words(got))
         e, g = float(expected), float(got)
         if np.isfinite(e) and not np.isfinite(g):
-            return prefix + f"Your result is {_fmt_number(g)} where the expected value is finite."
+            return prefix + _("Your result is {got} where the expected value is finite.").format(got=_fmt_number(g))
         if np.isclose(g, e, rtol=exercise.rtol, atol=exercise.atol, equal_nan=True):
             return None
-        tol = f"tolerance: rtol={exercise.rtol:g}, atol={exercise.atol:g}"
+        tol = _tolerance(exercise)
         if hidden:
-            return prefix + f"Wrong value ({tol})."
-        return prefix + f"Expected {_fmt_number(e)}, got {_fmt_number(g)} ({tol})."
+            return prefix + _("Wrong value ({tolerance}).").format(tolerance=tol)
+        return prefix + _("Expected {expected}, got {got} ({tolerance}).").format(
+            expected=_fmt_number(e), got=_fmt_number(g), tolerance=tol)
     if isinstance(expected, str):
         if isinstance(got, str) and got.strip().lower() == expected.strip().lower():
             return None
         if not isinstance(got, str):
-            return prefix + f"Expected a string such as {expected!r}, got {_type_words(got)}."
-        return prefix + (f"Expected {expected!r}, got {got!r}." if not hidden else f"{got!r} is not the right answer.")
+            return prefix + _("Expected a string such as {expected!r}, got {got}.").format(expected=expected,
+                                                                                          got=_type_words(got))
+        return prefix + (_("Expected {expected!r}, got {got!r}.").format(expected=expected, got=got) if not hidden
+                         else _("{got!r} is not the right answer.").format(got=got))
     if isinstance(expected, (tuple, list)):
         if not isinstance(got, (tuple, list)):
-            return prefix + f"Expected {len(expected)} results (a tuple), got {_type_words(got)}."
+            return prefix + _("Expected {count} results (a tuple), got {got}.").format(count=len(expected),
+                                                                                      got=_type_words(got))
         if len(got) != len(expected):
-            return prefix + f"Expected {len(expected)} results, got {len(got)}."
+            return prefix + _("Expected {count} results, got {got}.").format(count=len(expected), got=len(got))
         names = exercise.output_names
         for i, (e, g) in enumerate(zip(expected, got, strict=True)):
-            name = names[i] if i < len(names) else f"result {i}"
+            name = _(names[i]) if i < len(names) else _("result {i}").format(i=i)
             problem = compare(e, g, exercise, hidden=hidden, path=f"{path}.{name}" if path else name)
             if problem:
                 return problem
         return None
     if isinstance(expected, dict):
         if not isinstance(got, dict):
-            return prefix + f"Expected a dict with keys {sorted(expected)}, got {_type_words(got)}."
+            return prefix + _("Expected a dict with keys {keys}, got {got}.").format(keys=sorted(expected),
+                                                                                    got=_type_words(got))
         return _compare_dicts(expected, got, exercise, hidden=hidden, prefix=prefix, path=path)
     if expected is None:
-        return None if got is None else prefix + f"Expected None, got {_type_words(got)}."
+        return None if got is None else prefix + _("Expected None, got {got}.").format(got=_type_words(got))
     raise TypeError(f"reference output of {exercise.id} is not plain data: {type(expected).__name__}")
 
 
@@ -294,17 +316,19 @@ def _compare_dicts(expected: dict[str, Any], got: dict[str, Any], exercise: Exer
         parts = []
         for key in unexpected:
             close = difflib.get_close_matches(key, missing or list(expected), n=1, cutoff=0.5)
-            parts.append(f"{key!r} is not one of the keys" + (f" (did you mean {close[0]!r}?)" if close else ""))
+            parts.append(_("{key!r} is not one of the keys (did you mean {close!r}?)").format(key=key, close=close[0])
+                         if close else _("{key!r} is not one of the keys").format(key=key))
         if missing:
-            parts.append(f"missing: {', '.join(repr(k) for k in missing)}")
-        return prefix + ("Keys must be written exactly as given. " + "; ".join(parts) + ".")
+            parts.append(_("missing: {keys}").format(keys=", ".join(repr(k) for k in missing)))
+        return prefix + _("Keys must be written exactly as given. {problems}.").format(problems="; ".join(parts))
     wrong = [(key, problem) for key in expected
              if (problem := compare(expected[key], got[key], exercise, hidden=hidden, path=f"{path}[{key!r}]"))]
     if not wrong:
         return None
     if len(wrong) == 1:
         return wrong[0][1]
-    return f"{len(wrong)} of {len(expected)} entries are wrong: " + " ".join(problem for _, problem in wrong)
+    return _("{count} of {size} entries are wrong: {problems}").format(
+        count=len(wrong), size=len(expected), problems=" ".join(problem for _key, problem in wrong))
 
 
 def recognise(exercise: Exercise, case: Case, expected: Any, got: Any,
@@ -314,11 +338,11 @@ def recognise(exercise: Exercise, case: Case, expected: Any, got: Any,
         try:
             if mistake.test is not None:
                 if mistake.test(case, expected, got):
-                    return mistake.message
+                    return _(mistake.message)
             elif mistake.wrong is not None:
                 wrong = wrong_output(case, mistake.wrong)
                 if wrong is not None and compare(wrong, got, exercise) is None:
-                    return mistake.message
+                    return _(mistake.message)
         except Exception:  # noqa: BLE001 - a recogniser that does not apply to this case
             continue
     return None
@@ -332,20 +356,20 @@ def _run_wrong(exercise: Exercise) -> Callable[[Case, Callable[..., Any]], Any]:
             return encode(wrong())
         args = list(materialize(encode(tuple(case.args), keep_dtype=True)))
         kwargs = materialize(encode(dict(case.kwargs), keep_dtype=True))
-        value, _ = call_case(exercise, case, wrong, args, kwargs)
+        value, _violation = call_case(exercise, case, wrong, args, kwargs)
         return encode(value)
     return run
 
 
 def _raised_mistake(exercise: Exercise, error: ErrorInfo) -> str | None:
     text = error.last_line.lower()
-    return next((m.message for m in exercise.mistakes if m.raised is not None and m.raised in text), None)
+    return next((_(m.message) for m in exercise.mistakes if m.raised is not None and m.raised in text), None)
 
 
 def _error_verdict(exercise: Exercise, error: ErrorInfo, name: str) -> Verdict:
     if error.type_name == NO_GRADIENT:
-        return Verdict("fail", f"{name}: {error.last_line}")
-    message = f"{name}: raised {error.type_name}: {error.last_line}"
+        return Verdict("fail", _("{name}: {problem}").format(name=name, problem=error.last_line))
+    message = _("{name}: raised {error}: {text}").format(name=name, error=error.type_name, text=error.last_line)
     return Verdict("error", message, hint=_raised_mistake(exercise, error), explanation=explain(error.last_line))
 
 
@@ -362,11 +386,12 @@ def judge(exercise: Exercise, case: Case, expected: Any, outcome: Outcome, *, nu
                               wrong_output=recognise_with)
     if outcome.error is not None:
         if outcome.error.not_implemented:
-            return Verdict("not_attempted", NOT_ATTEMPTED)
+            return Verdict("not_attempted", _(NOT_ATTEMPTED))
         return _error_verdict(exercise, outcome.error, case_name(exercise, case, number))
     if outcome.value is None and expected is not None:
-        return Verdict("not_attempted", NOT_ATTEMPTED if exercise.kind == "value" else
-                       "Your function returned None: did you forget the `return` statement? " + NOT_ATTEMPTED)
+        return Verdict("not_attempted", _(NOT_ATTEMPTED) if exercise.kind == "value" else
+                       _("Your function returned None: did you forget the `return` statement? {not_attempted}").format(
+                           not_attempted=_(NOT_ATTEMPTED)))
     # a broken rule, a changed input or a warning fails the case whatever the values are
     refused = bool(outcome.violation or outcome.restored or outcome.mutated or
                    (exercise.warning_free and outcome.warnings))
@@ -376,23 +401,24 @@ def judge(exercise: Exercise, case: Case, expected: Any, outcome: Outcome, *, nu
     name = case_name(exercise, case, number)  # built only for a message: it formats every input
     if outcome.violation:
         # the rule decides the case; a recognised mistake in the same answer is still worth saying
-        return Verdict("fail", f"{name}: {outcome.violation}",
+        return Verdict("fail", _("{name}: {problem}").format(name=name, problem=outcome.violation),
                        hint=recognise(exercise, case, expected, outcome.value, recognise_with))
     if outcome.restored:
-        return Verdict("fail", f"{name}: your function changed its input {', '.join(outcome.restored)} in place and "
-                       "put it back, but not exactly: in floating point x + h − 2h + h is not always x (every "
-                       "addition rounds), so the caller's tensor came back slightly different. Leave the input "
-                       "alone: build x + h·eᵢ as a new tensor (or work on x.clone()).")
+        return Verdict("fail", _("{name}: your function changed its input {inputs} in place and put it back, but "
+                                 "not exactly: in floating point x + h − 2h + h is not always x (every addition "
+                                 "rounds), so the caller's tensor came back slightly different. Leave the input "
+                                 "alone: build x + h·eᵢ as a new tensor (or work on x.clone()).").format(
+                                     name=name, inputs=", ".join(outcome.restored)))
     if outcome.mutated:
-        return Verdict("fail", f"{name}: your function modified its input "
-                       f"{', '.join(outcome.mutated)} in place. "
-                       "Compute a new tensor instead (x = x * 2, not x *= 2 or x.mul_(2)).")
+        return Verdict("fail", _("{name}: your function modified its input {inputs} in place. Compute a new tensor "
+                                 "instead (x = x * 2, not x *= 2 or x.mul_(2)).").format(
+                                     name=name, inputs=", ".join(outcome.mutated)))
     if exercise.warning_free and outcome.warnings:
-        return Verdict("fail", f"{name}: produced a warning: {outcome.warnings[0]}. "
-                       "The answer must be computed without overflow or invalid operations.",
+        return Verdict("fail", _("{name}: produced a warning: {warning}. The answer must be computed without overflow "
+                                 "or invalid operations.").format(name=name, warning=outcome.warnings[0]),
                        hint=recognise(exercise, case, expected, outcome.value, recognise_with))
     if case.gradient:
-        problem = f"the gradient autograd computes through your function (what a network using it would train " \
-                  f"with) is not the derivative. {problem}"
-    return Verdict("fail", f"{name}: {problem}",
+        problem = _("the gradient autograd computes through your function (what a network using it would train "
+                    "with) is not the derivative. {problem}").format(problem=problem)
+    return Verdict("fail", _("{name}: {problem}").format(name=name, problem=problem),
                    hint=recognise(exercise, case, expected, outcome.value, recognise_with))

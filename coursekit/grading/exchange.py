@@ -19,6 +19,7 @@ from coursekit.grading.channel import ChannelClosed, ChannelError, ChannelTimeou
 from coursekit.grading.compare import ErrorInfo, Outcome
 from coursekit.grading.cores import Claim, wait_for_answer
 from coursekit.grading.isolation import Limits
+from coursekit.i18n import _
 
 __all__ = ["CaseAnswer", "CellNote", "CellsAnswer", "Ended", "ExerciseRequest", "ExerciseRun", "Failure",
            "SubmissionRun", "Worker", "describe_exit", "over_the_limit", "run_case", "run_cells"]
@@ -92,28 +93,30 @@ def describe_exit(ended: Ended, limits: Limits) -> str:
     """Words for how a worker process ended ("it ...")."""
     code = ended.code
     if code is None:
-        return "it ended without saying why"
+        return _("it ended without saying why")
     if code >= 128:
         sig = code - 128
         try:
             name = signal.Signals(sig).name
         except ValueError:
-            name = f"signal {sig}"
+            name = _("signal {number}").format(number=sig)
         if sig == signal.SIGKILL:
             if ended.oom:
-                return f"it was killed for using too much memory (the memory limit is {limits.memory_mb} MB)"
+                return _("it was killed for using too much memory (the memory limit is {mb} MB)").format(
+                    mb=limits.memory_mb)
             if ended.oom is False:
-                return f"it was killed ({name}), not for memory: the code killed itself, or the CPU limit"
-            return (f"it was killed ({name}): the memory limit ({limits.memory_mb} MB), the CPU limit, or the code "
-                    "killed itself")
+                return _("it was killed ({signal}), not for memory: the code killed itself, or the CPU "
+                         "limit").format(signal=name)
+            return _("it was killed ({signal}): the memory limit ({mb} MB), the CPU limit, or the code killed "
+                     "itself").format(signal=name, mb=limits.memory_mb)
         if sig == signal.SIGXCPU:
-            return f"it used more than {int(limits.submission_seconds) + 5} s of CPU time"
+            return _("it used more than {seconds} s of CPU time").format(seconds=int(limits.submission_seconds) + 5)
         if sig == signal.SIGSEGV:
-            return "it crashed (segmentation fault)"
-        return f"it was stopped by {name}"
+            return _("it crashed (segmentation fault)")
+        return _("it was stopped by {signal}").format(signal=name)
     if code == 72:
-        return "it could not be confined (a grader problem, not the student's)"
-    return f"it exited with code {code} (os._exit() or a crash in native code)"
+        return _("it could not be confined (a grader problem, not the student's)")
+    return _("it exited with code {code} (os._exit() or a crash in native code)").format(code=code)
 
 
 def over_the_limit(ended: Ended) -> bool:
@@ -150,13 +153,13 @@ def run_cells(worker: Worker, cells: list[tuple[int, str]], *, deadline: float, 
               ended: Callable[[int], Ended], limits: Limits) -> CellsAnswer:
     """Run the code cells (index, source) in order; `limit` names the time limit that `deadline` is."""
     raised: dict[int, str] = {}
-    known = {i for i, _ in cells}
+    known = {i for i, _source in cells}
     current: int | None = None
     try:
         send(worker.conn, {"op": "cells"}, [[i, s] for i, s in cells])
         while True:
             wait_for_answer(worker.conn, worker.pid, deadline, claim)
-            meta, _ = receive(worker.conn, deadline=deadline, max_bytes=2**16)
+            meta, _data = receive(worker.conn, deadline=deadline, max_bytes=2**16)
             event, index = meta.get("event"), meta.get("index")
             if event == "cells_done":
                 return CellsAnswer(None, raised)
@@ -167,13 +170,13 @@ def run_cells(worker: Worker, cells: list[tuple[int, str]], *, deadline: float, 
                 raised[index] = meta["error"][:400]
     except ChannelTimeout:
         worker.kill()
-        return CellsAnswer((current, f"ran past the {limit} time limit"), raised)
+        return CellsAnswer((current, _("ran past the {limit} time limit").format(limit=limit)), raised)
     except ChannelClosed:
-        return CellsAnswer((current, "ended the worker process: " + describe_exit(ended(worker.pid), limits)),
-                           raised)
+        return CellsAnswer((current, _("ended the worker process: {how}").format(
+            how=describe_exit(ended(worker.pid), limits))), raised)
     except (ChannelError, OSError) as exc:
         worker.kill()
-        return CellsAnswer((current, f"made the worker send invalid data ({exc})"), raised)
+        return CellsAnswer((current, _("made the worker send invalid data ({error})").format(error=exc)), raised)
 
 
 @dataclass(frozen=True)
@@ -204,15 +207,15 @@ def run_case(worker: Worker, exercise_id: str, number: int, case: tuple[Any, Any
         return CaseAnswer(outcome, origin=origin)
     except ChannelTimeout:
         worker.kill()
-        return CaseAnswer(failure=Failure("timeout", f"did not finish within {limit}: an endless loop or a very "
-                                          "slow computation?", over_limit=True))
+        return CaseAnswer(failure=Failure("timeout", _("did not finish within {limit}: an endless loop or a very "
+                                                       "slow computation?").format(limit=limit), over_limit=True))
     except ChannelClosed:
         how = ended(worker.pid)
-        return CaseAnswer(failure=Failure("crash", "the worker process ended: " + describe_exit(how, limits),
-                                          over_limit=over_the_limit(how)))
+        return CaseAnswer(failure=Failure("crash", _("the worker process ended: {how}").format(
+            how=describe_exit(how, limits)), over_limit=over_the_limit(how)))
     except (ChannelError, OSError) as exc:
         worker.kill()
-        return CaseAnswer(failure=Failure("invalid", f"the worker sent invalid data ({exc})"))
+        return CaseAnswer(failure=Failure("invalid", _("the worker sent invalid data ({error})").format(error=exc)))
 
 
 _FIELDS = {"value", "error", "mutated", "warnings", "violation", "restored", "origin"}

@@ -30,6 +30,7 @@ from coursekit.grading.check import CheckResult
 from coursekit.grading.compare import Verdict
 from coursekit.grading.journal import Journal, atomic_write, hold
 from coursekit.grading.printable import csv_cell, printable
+from coursekit.i18n import _, language, using_language
 
 __all__ = ["ExerciseResult", "StudentResult", "merge", "missing_shards", "write_gradebook", "write_started",
            "write_student"]
@@ -109,25 +110,30 @@ class StudentResult:
 
 
 def _feedback_html(result: StudentResult) -> str:
+    """The student's page, in the current language (the words around the results; the results' own messages
+    were composed in the class's language when it was graded)."""
     esc = html.escape
     parts = [
-        "<!doctype html>\n<html lang='en'><head><meta charset='utf-8'>",
-        f"<title>{esc(result.assignment)}: feedback for {esc(result.student)}</title></head>",
+        f"<!doctype html>\n<html lang='{language()}'><head><meta charset='utf-8'>",
+        "<title>" + esc(_("{assignment}: feedback for {student}").format(assignment=result.assignment,
+                                                                        student=result.student)) + "</title></head>",
         "<body style='font-family:sans-serif;max-width:860px;margin:2em auto;line-height:1.4'>",
-        f"<h1>{esc(result.assignment)}: {result.total:g} / {result.max_total:g} points</h1>",
-        f"<p>Feedback for <b>{esc(result.student)}</b>. Each exercise was checked on the cases you saw in the "
-        "notebook and on hidden cases drawn at grading time; hidden cases are described in words only.</p>",
+        "<h1>" + esc(_("{assignment}: {total} / {max_total} points").format(
+            assignment=result.assignment, total=f"{result.total:g}", max_total=f"{result.max_total:g}")) + "</h1>",
+        "<p>" + _("Feedback for {student}. Each exercise was checked on the cases you saw in the notebook and on "
+                  "hidden cases drawn at grading time; hidden cases are described in words only.").format(
+                      student=f"<b>{esc(result.student)}</b>") + "</p>",
     ]
     if result.problem:
-        parts.append(f"<p style='border-left:4px solid #D55E00;padding:4px 10px'><b>Your notebook could not be "
-                     f"graded:</b> {esc(result.problem)}</p>")
+        parts.append("<p style='border-left:4px solid #D55E00;padding:4px 10px'><b>"
+                     + esc(_("Your notebook could not be graded:")) + f"</b> {esc(result.problem)}</p>")
     for exercise in result.exercises:
         parts.append(f"<h3>{esc(exercise.title)}</h3>")
         parts.append(exercise.check_result()._repr_html_())
     if result.notes or result.stopped or result.unread:
-        parts.append("<h3>Notes from running your notebook</h3><ul>")
+        parts.append("<h3>" + esc(_("Notes from running your notebook")) + "</h3><ul>")
         parts += [f"<li>{esc(note)}</li>" for note in (*result.stopped, *result.notes)]
-        parts += [f"<li>Not graded: {esc(note)}</li>" for note in result.unread]
+        parts += ["<li>" + esc(_("Not graded: {what}").format(what=note)) + "</li>" for note in result.unread]
         parts.append("</ul>")
     parts.append("</body></html>\n")
     return "\n".join(parts)
@@ -136,10 +142,12 @@ def _feedback_html(result: StudentResult) -> str:
 def _gradescope(result: StudentResult) -> dict[str, Any]:
     tests = []
     for e in result.exercises:
-        text = "" if e.status == "pass" else e.message + (f"\nHint: {e.hint}" if e.hint else "")
+        hint = "\n" + _("Hint: {hint}").format(hint=e.hint) if e.hint else ""
+        text = "" if e.status == "pass" else e.message + hint
         tests.append({"name": f"{e.id}: {e.title}", "score": e.points, "max_score": e.max_points,
                       "status": "passed" if e.status == "pass" else "failed", "output": text})
-    output = result.problem or f"{result.total:g} / {result.max_total:g} points."
+    output = result.problem or _("{total} / {max_total} points.").format(total=f"{result.total:g}",
+                                                                         max_total=f"{result.max_total:g}")
     return {"score": result.total, "output": output, "tests": tests, "visibility": "visible",
             "stdout_visibility": "hidden"}
 
@@ -183,6 +191,8 @@ def write_started(out: Path, meta: dict[str, Any]) -> None:
 def _differences(a: dict[str, Any], b: dict[str, Any]) -> list[str]:
     """What makes two gradings incomparable, in words (empty when they match)."""
     found = [f"{key} {a.get(key)} vs {b.get(key)}" for key in ("assignment", "seed") if a.get(key) != b.get(key)]
+    if a.get("language", "en") != b.get("language", "en"):  # the feedback's language
+        found.append(f"language {a.get('language', 'en')} vs {b.get('language', 'en')}")
     if a.get("exercises") != b.get("exercises"):
         found.append("different exercises or points (graded by different coursekit versions?)")
     return found
@@ -215,7 +225,7 @@ def merge(outputs: list[Path], out: Path) -> Path:
     if len({s.split("/")[1] for s in shards}) > 1:
         raise ValueError(f"the folders hold shards of different splits ({', '.join(shards)}); merge the shards "
                          "of one --shard K/N split.")
-    with hold(out, what="merging"):
+    with hold(out, what="merging"), using_language(str(metas[0].get("language") or "en")):
         return _merge_into(out, outputs, metas, shards)
 
 

@@ -30,6 +30,7 @@ from torch.overrides import TorchFunctionMode
 
 from coursekit.exercises.model import NamedFunction
 from coursekit.exercises.rules import AUTOGRAD_CALLS, Rule
+from coursekit.i18n import _
 
 __all__ = ["RuleGuard", "display_name", "guarded_call", "resolve", "resolve_all"]
 
@@ -133,15 +134,15 @@ class RuleGuard(TorchFunctionMode):
             pass
         result = func(*args, **kwargs)
         if self._watch_graph and not self.graph_built and _builds_graph(result):
-            made_by = getattr(func, "__name__", "a torch call")
-            self.graph_built = f"your code made a tensor that requires grad (with {made_by})"
+            made_by = getattr(func, "__name__", None) or _("a torch call")
+            self.graph_built = _("your code made a tensor that requires grad (with {call})").format(call=made_by)
         return result
 
     def _record(self, func: Any, args: tuple[Any, ...], kwargs: dict[str, Any]) -> None:
         for index, keys in self._forbidden:
             if func in keys and index not in self._forbidden_calls:
                 self._forbidden_calls[index] = keys[func]
-        for i, (_, keys) in enumerate(self._limited):
+        for i, (_rule, keys) in enumerate(self._limited):
             if func in keys:
                 self._counts[i][keys[func]] += 1
         if func in self._autograd:
@@ -149,7 +150,7 @@ class RuleGuard(TorchFunctionMode):
             if _asks_create_graph(func, args, kwargs):
                 self.create_graph_calls += 1
         if self._watch_graph and not self.graph_built and func in self._starters:
-            self.graph_built = f"your code called {display_name(self._starters[func])}"
+            self.graph_built = _("your code called {call}").format(call=display_name(self._starters[func]))
 
     def __enter__(self) -> RuleGuard:
         if self._codes:
@@ -185,18 +186,20 @@ class RuleGuard(TorchFunctionMode):
         for index, rule in enumerate(self.rules):
             detail = ""
             if rule.kind == "forbid" and index in self._forbidden_calls:
-                detail = f"Your code called {display_name(self._forbidden_calls[index])}."
+                detail = _("Your code called {call}.").format(call=display_name(self._forbidden_calls[index]))
             elif rule.kind == "no_autograd" and self.graph_built:
-                detail = f"Instead, {self.graph_built}."
+                detail = _("Instead, {what}.").format(what=self.graph_built)
             elif rule.kind == "use_autograd" and self.backward_calls == 0:
-                detail = "Your code never ran a backward pass (no backward() or torch.autograd.grad)."
+                detail = _("Your code never ran a backward pass (no backward() or torch.autograd.grad).")
             elif rule.kind == "create_graph" and self.create_graph_calls == 0:
-                detail = "Your code never called autograd with create_graph=True."
+                detail = _("Your code never called autograd with create_graph=True.")
             elif rule.kind == "calls_at_most":
-                _, counts = next(limited)
+                _rule, counts = next(limited)
                 if sum(counts.values()) > rule.limit:
-                    calls = ", ".join(f"{display_name(n)} {k} time{'s' if k > 1 else ''}" for n, k in counts.items())
-                    detail = f"Your code called {calls} (at most {rule.limit} in all)."
+                    calls = ", ".join((_("{call} {count} times") if k > 1 else _("{call} {count} time")).format(
+                        call=display_name(n), count=k) for n, k in counts.items())
+                    detail = _("Your code called {calls} (at most {limit} in all).").format(calls=calls,
+                                                                                           limit=rule.limit)
             if detail:
                 found.append((index, rule.message(detail)))
         return found

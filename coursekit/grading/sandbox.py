@@ -28,6 +28,7 @@ from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
+from coursekit import i18n
 from coursekit.grading.channel import ChannelError, receive, send
 from coursekit.grading.cores import Claim
 from coursekit.grading.exchange import (
@@ -68,10 +69,17 @@ def remove_stale_folders(parent: Path | None = None) -> list[Path]:
 
 
 class Sandbox:
-    """A warm zygote that forks a confined worker per try; safe to share between threads."""
+    """A warm zygote that forks a confined worker per try; safe to share between threads.
 
-    def __init__(self, *, limits: Limits | None = None, hidden: Sequence[Path] = ()) -> None:
+    `language` is the one the workers write their messages in (a broken rule, a result autograd cannot
+    differentiate); it must be the class's, and it is passed explicitly since the zygote's environment is
+    scrubbed (default: the current language).
+    """
+
+    def __init__(self, *, limits: Limits | None = None, hidden: Sequence[Path] = (),
+                 language: str | None = None) -> None:
         self.limits = limits or Limits()
+        self.language = i18n.language() if language is None else i18n.normalise(language)
         self._hidden = [str(Path(p).resolve()) for p in hidden]
         self._lock = threading.Lock()
         remove_stale_folders()
@@ -109,7 +117,7 @@ class Sandbox:
         config = {"mount_point": str(self._tmp / "root"), "fallback_root": str(self._tmp / "work"),
                   "uid_base": uid_base, "hidden": [str(Path(coursekit.exercises.__file__).resolve().parent),
                                                    *self._hidden],
-                  "limits": dataclasses.asdict(self.limits)}
+                  "limits": dataclasses.asdict(self.limits), "language": self.language}
         try:
             send(control, config)
             ready, _ = receive(control, deadline=time.monotonic() + 180)

@@ -38,13 +38,14 @@ from coursekit.grading.exchange import (
 )
 from coursekit.grading.hidden import HIDDEN_DETAILS
 from coursekit.grading.isolation import Limits
+from coursekit.i18n import N_, _
 
 __all__ = ["Forker", "SandboxError", "run_submission"]
 
-_HIDDEN_WORDS = {"timeout": "did not finish in time", "crash": "the worker process ended",
-                 "invalid": "the worker sent invalid data"}
-_RERUN_STOPPED = ("the notebook's code stopped the worker when the notebook ran again for the hidden cases "
-                  f"({HIDDEN_DETAILS})")
+_HIDDEN_WORDS = {"timeout": N_("did not finish in time"), "crash": N_("the worker process ended"),
+                 "invalid": N_("the worker sent invalid data")}
+_RERUN_STOPPED = N_("the notebook's code stopped the worker when the notebook ran again for the hidden cases "
+                    "({details})")
 
 
 class SandboxError(RuntimeError):
@@ -108,10 +109,11 @@ class _Submission:
             if self.claim is not None:
                 self.claim.take()
             if time.monotonic() >= self.deadline:
-                self.not_run(f"the submission used up its {self.limits.submission_seconds:g} s time limit")
+                self.not_run(_("the submission used up its {seconds} s time limit").format(
+                    seconds=f"{self.limits.submission_seconds:g}"))
                 break
             if self.workers >= len(self.exercises) + 3:
-                self.not_run("the notebook's code kept stopping the worker")
+                self.not_run(_("the notebook's code kept stopping the worker"))
                 break
             self.workers += 1
             try:
@@ -134,8 +136,9 @@ class _Submission:
     def run_cells(self, worker: Worker) -> bool:
         """Run the cells that did not stop a worker before; True when the worker is ready for cases."""
         deadline = min(time.monotonic() + self.limits.notebook_seconds, self.deadline)
-        limit = f"{self.limits.notebook_seconds:g} s notebook" if deadline < self.deadline else \
-            f"{self.limits.submission_seconds:g} s submission"
+        limit = _("{seconds} s notebook").format(seconds=f"{self.limits.notebook_seconds:g}") \
+            if deadline < self.deadline else \
+            _("{seconds} s submission").format(seconds=f"{self.limits.submission_seconds:g}")
         answer = run_cells(worker, [c for c in self.cells if c[0] not in self.stopped], deadline=deadline,
                            limit=limit, claim=self.claim, ended=self.forker.ended, limits=self.limits)
         if not self.tainted:  # after a hidden input went out, a cell's text could carry it (via a file, say)
@@ -145,9 +148,9 @@ class _Submission:
             return True
         cell, why = answer.stop
         if self.tainted:
-            self.not_run(_RERUN_STOPPED)
+            self.not_run(_(_RERUN_STOPPED).format(details=_(HIDDEN_DETAILS)))
         elif cell is None or cell in self.stopped:
-            self.not_run(f"the notebook {why}")
+            self.not_run(_("the notebook {why}").format(why=why))
         else:
             self.stopped[cell] = why
         return False
@@ -161,12 +164,13 @@ class _Submission:
             left = self.limits.exercise_seconds - exercise.seconds
             began = time.monotonic()
             deadline = min(began + left, self.deadline)
-            which = ("exercise", self.limits.exercise_seconds) if deadline < self.deadline else \
-                ("submission", self.limits.submission_seconds)
-            limit = f"{which[1]:g} s (the {which[0]} time limit)"
+            limit = _("{seconds} s (the exercise time limit)").format(seconds=f"{self.limits.exercise_seconds:g}") \
+                if deadline < self.deadline else \
+                _("{seconds} s (the submission time limit)").format(seconds=f"{self.limits.submission_seconds:g}")
             if deadline <= began:
-                self.fail(exercise, number, Failure("timeout", f"did not finish within {limit}: an endless loop "
-                                                    "or a very slow computation?", over_limit=True))
+                self.fail(exercise, number, Failure("timeout", _("did not finish within {limit}: an endless loop "
+                                                                 "or a very slow computation?").format(limit=limit),
+                                                    over_limit=True))
                 continue
             self.tainted = self.tainted or hidden
             answer = run_case(worker, exercise.request.id, number, case, deadline=deadline, limit=limit,
@@ -177,7 +181,7 @@ class _Submission:
                 return  # the worker is gone
             if answer.missing:
                 if not exercise.outcomes:
-                    exercise.failure = Failure("missing", f"`{exercise.request.id}` is not defined")
+                    exercise.failure = Failure("missing", _("`{id}` is not defined").format(id=exercise.request.id))
                     continue
                 answer = dataclasses.replace(answer, outcome=Outcome(error=ErrorInfo(
                     "NameError", f"name '{exercise.request.id}' is not defined")))
@@ -190,16 +194,17 @@ class _Submission:
         exercise.outcomes[number] = outcome
         if outcome.error is not None and outcome.error.type_name == "MemoryError":
             # the remaining cases would only fill the memory limit again: the same verdict, without running them
-            skipped = Outcome(error=ErrorInfo("MemoryError", "not run: an earlier case of this exercise ran out of "
-                                              "memory"))
+            skipped = Outcome(error=ErrorInfo("MemoryError", _("not run: an earlier case of this exercise ran out "
+                                                               "of memory")))
             for later in range(number + 1, len(exercise.request.cases)):
                 exercise.outcomes.setdefault(later, skipped)
 
     def fail(self, exercise: _Exercise, number: int, failure: Failure) -> None:
         hidden = bool(exercise.request.cases[number][2])
         if hidden:  # the grader's words only: an exit code or an error text could carry the hidden input
-            failure = dataclasses.replace(failure, detail=f"{_HIDDEN_WORDS.get(failure.kind, failure.kind)} "
-                                          f"({HIDDEN_DETAILS})")
+            words = _(_HIDDEN_WORDS[failure.kind]) if failure.kind in _HIDDEN_WORDS else failure.kind
+            failure = dataclasses.replace(failure, detail=_("{what} ({details})").format(
+                what=words, details=_(HIDDEN_DETAILS)))
         exercise.failure = dataclasses.replace(failure, case=number + 1, hidden=hidden)
 
 

@@ -32,6 +32,7 @@ from coursekit.grading.isolation import Limits
 from coursekit.grading.plain import Array, Other, WireError, materialize
 from coursekit.grading.rules import resolve_all
 from coursekit.grading.withhold import withhold_references
+from coursekit.i18n import _
 
 __all__ = ["OutputLimitExceeded", "prepare", "serve"]
 
@@ -64,13 +65,17 @@ class _CappedText(io.TextIOBase):
         self.used += size
         if self.used > self.limit and not self.tripped:
             self.tripped = True
-            raise OutputLimitExceeded(f"printed more than {self.limit // 1024} KB")
+            raise OutputLimitExceeded(_printed_too_much(self.limit))
         return size
+
+
+def _printed_too_much(limit_bytes: int) -> str:
+    return _("printed more than {kb} KB").format(kb=limit_bytes // 1024)
 
 
 class _SkippedCheck:
     def __repr__(self) -> str:
-        return "check() is skipped while grading: the grader checks every exercise itself."
+        return _("check() is skipped while grading: the grader checks every exercise itself.")
 
 
 def _skipped_check(*args: Any, **kwargs: Any) -> _SkippedCheck:
@@ -78,12 +83,12 @@ def _skipped_check(*args: Any, **kwargs: Any) -> _SkippedCheck:
 
 
 def _no_solution(exercise_id: str, *args: Any, **kwargs: Any) -> Message:
-    return Message(f"The solution of {exercise_id} is not available while grading.",
-                   "The grader holds no reference solutions where your notebook runs.")
+    return Message(_("The solution of {id} is not available while grading.").format(id=exercise_id),
+                   _("The grader holds no reference solutions where your notebook runs."))
 
 
 def _no_shell_command(*args: Any, **kwargs: Any) -> None:
-    print("(shell commands are not run while grading)")
+    print(_("(shell commands are not run while grading)"))
 
 
 def prepare() -> None:
@@ -154,7 +159,7 @@ def _error_text(exc: BaseException | None) -> str:
         lines = traceback.format_exception_only(type(exc), exc)
         text = lines[-1].strip() if lines else type(exc).__name__
     except BaseException:  # noqa: BLE001 - a hostile exception may break its own formatting
-        text = "an exception that could not be described"
+        text = _("an exception that could not be described")
     return text[:400]
 
 
@@ -178,7 +183,7 @@ def _run_cells(conn: socket.socket, cells: list[Any], out: _CappedText, pid: int
             error = _error_text(exc)
         _only_the_worker(pid)
         if out.tripped:
-            error = f"OutputLimitExceeded: printed more than {out.limit // 1024} KB"
+            error = f"OutputLimitExceeded: {_printed_too_much(out.limit)}"
         try:
             plt.close("all")
         except BaseException:  # noqa: BLE001 - the student may have broken pyplot
@@ -201,7 +206,8 @@ def _answer(conn: socket.socket, number: int, outcome: Outcome, limits: Limits, 
     value = outcome.value
     size = _size(value)
     if size > limits.result_mb * 2**20:
-        value = Other(f"result of {size / 2**20:.0f} MB (over the {limits.result_mb} MB limit)")
+        value = Other(_("result of {mb} MB (over the {limit} MB limit)").format(mb=f"{size / 2**20:.0f}",
+                                                                              limit=limits.result_mb))
     error = [outcome.error.type_name, outcome.error.last_line] if outcome.error else None
     payload = {"value": value, "error": error, "mutated": [str(m) for m in outcome.mutated][:20],
                "warnings": [str(w)[:300] for w in outcome.warnings][:20], "violation": str(outcome.violation)[:500],
@@ -252,10 +258,11 @@ def _run_case(conn: socket.socket, exercise_id: str, number: int, data: Any, out
         outcome = run_case(exercise, case, candidate, rules=rules)
         del case
     except BaseException as exc:  # noqa: BLE001 - e.g. a result whose conversion raises
-        outcome = Outcome(error=ErrorInfo(type(exc).__name__, f"the result could not be read: {_error_text(exc)}"))
+        outcome = Outcome(error=ErrorInfo(type(exc).__name__, _("the result could not be read: {error}").format(
+            error=_error_text(exc))))
     _only_the_worker(pid)
     if out.tripped:
-        outcome = Outcome(error=ErrorInfo("OutputLimitExceeded", f"printed more than {out.limit // 1024} KB"))
+        outcome = Outcome(error=ErrorInfo("OutputLimitExceeded", _printed_too_much(out.limit)))
     _answer(conn, number, outcome, limits, "" if exercise.kind == "value" else _origin(candidate))
 
 

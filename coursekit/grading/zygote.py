@@ -208,6 +208,12 @@ def main(argv: list[str] | None = None) -> int:
     from coursekit.grading.worker import prepare
 
     config, _ = receive(control)
+    from coursekit import i18n
+
+    # the class's language, for what a worker says itself (a broken rule); its catalogue is read here, before
+    # any worker is confined
+    i18n.set_language(str(config.get("language", "en")))
+    i18n.catalogue(i18n.language())
     _warm_imports()
     prepare()
     import gc

@@ -21,6 +21,7 @@ from matplotlib.figure import Figure
 from matplotlib.patches import Patch
 from matplotlib.ticker import MaxNLocator
 
+from coursekit.i18n import N_, _
 from coursekit.plots.style import color, style_axes
 from coursekit.widgets.base import SLIDER_STYLE, Explorer, choice_slider, new_figure
 
@@ -121,12 +122,12 @@ class ActivationExplorer(Explorer):
     def controls(self) -> dict[str, W.ValueWidget]:
         return {
             "activation": W.Dropdown(options=list(ACTIVATIONS), value=self.defaults["activation"],
-                                     description="activation", style=SLIDER_STYLE),
+                                     description=_("activation"), style=SLIDER_STYLE),
             # Whole-number ends and a short readout: the range slider's text box has room for "−20 – 20".
             "x_range": W.FloatRangeSlider(value=self.defaults["x_range"], min=-X_LIMIT, max=X_LIMIT, step=1.0,
-                                          description="input range x", readout_format=".0f",
+                                          description=_("input range x"), readout_format=".0f",
                                           continuous_update=False, style=SLIDER_STYLE),
-            "threshold": choice_slider(THRESHOLDS, self.defaults["threshold"], "saturated if |f'| / peak <"),
+            "threshold": choice_slider(THRESHOLDS, self.defaults["threshold"], N_("saturated if |f'| / peak <")),
         }
 
     def problem(self, params: Mapping[str, Any]) -> str | None:

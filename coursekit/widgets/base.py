@@ -31,12 +31,14 @@ import matplotlib.image as mpimg
 from matplotlib.backends.backend_agg import FigureCanvasAgg
 from matplotlib.figure import Figure
 
+from coursekit.i18n import N_, _
+
 __all__ = ["FALLBACK_NOTE", "SLIDER_STYLE", "Explorer", "ExplorerView", "captioned_png", "choice_slider", "new_figure"]
 
 #: controls show their whole description instead of cutting it to a fixed width
 SLIDER_STYLE = {"description_width": "initial"}
 #: the caption of the static picture a stored notebook shows in place of the live explorer
-FALLBACK_NOTE = "A static picture of this explorer: run this cell for the interactive version."
+FALLBACK_NOTE = N_("A static picture of this explorer: run this cell for the interactive version.")
 _CAPTION_INCHES = 0.32
 
 
@@ -49,7 +51,7 @@ def new_figure(*, width: float = 9.0, height: float = 3.8) -> Figure:
 
 def choice_slider(values: tuple[float, ...], value: float, description: str) -> W.SelectionSlider:
     """A slider that offers exactly `values`, shown as written (%g), so a chosen value is never rounded."""
-    return W.SelectionSlider(options=[(f"{v:g}", v) for v in values], value=value, description=description,
+    return W.SelectionSlider(options=[(f"{v:g}", v) for v in values], value=value, description=_(description),
                              continuous_update=False, style=SLIDER_STYLE)
 
 
@@ -80,7 +82,7 @@ class ExplorerView(W.VBox):
         # the first figure as a PNG, and the caption instead of the VBox(children=...) repr.
         bundle = dict(super()._repr_mimebundle_(**kwargs) or {})
         bundle["image/png"] = base64.b64encode(self.fallback_png).decode("ascii")
-        bundle["text/plain"] = FALLBACK_NOTE
+        bundle["text/plain"] = _(FALLBACK_NOTE)
         return bundle
 
 
@@ -187,8 +189,8 @@ class Explorer(ABC):
                 png = self.png()
             except Exception as exc:  # noqa: BLE001 - shown in the explorer, never lost in a callback
                 self.last_error = f"{type(exc).__name__}: {exc}"
-                message.value = (f"<b>The figure could not be updated</b> ({html.escape(self.last_error)}); "
-                                 "it still shows the last setting that worked.")
+                message.value = _("<b>The figure could not be updated</b> ({error}); it still shows the last "
+                                  "setting that worked.").format(error=html.escape(self.last_error))
                 message.layout.display = None
                 return
             image.value = png

@@ -20,6 +20,7 @@ import torch
 from matplotlib.figure import Figure
 from matplotlib.ticker import FuncFormatter, MaxNLocator, NullFormatter
 
+from coursekit.i18n import N_, _
 from coursekit.plots.style import color, style_axes
 from coursekit.widgets.base import SLIDER_STYLE, Explorer, choice_slider, new_figure
 
@@ -29,7 +30,7 @@ __all__ = ["ACTIVATIONS", "INITS", "SCALES", "DepthProfile", "InitDepthExplorer"
 ACTIVATIONS: dict[str, Callable[[torch.Tensor], torch.Tensor]] = {"relu": torch.relu, "tanh": torch.tanh,
                                                                   "sigmoid": torch.sigmoid}
 #: init name -> how the explorer names it
-INITS: dict[str, str] = {"default": "PyTorch's nn.Linear default", "xavier": "Xavier", "he": "He"}
+INITS: dict[str, str] = {"default": N_("PyTorch's nn.Linear default"), "xavier": "Xavier", "he": "He"}
 #: multipliers of the init's standard deviation the slider offers (exact values)
 SCALES: tuple[float, ...] = (0.25, 0.5, 0.7, 0.9, 1.0, 1.1, 1.4, 2.0, 4.0)
 
@@ -164,13 +165,13 @@ class InitDepthExplorer(Explorer):
 
     def controls(self) -> dict[str, W.ValueWidget]:
         return {
-            "init": W.Dropdown(options=[(label, key) for key, label in INITS.items()], value=self.defaults["init"],
-                               description="init", style=SLIDER_STYLE),
+            "init": W.Dropdown(options=[(_(label), key) for key, label in INITS.items()], value=self.defaults["init"],
+                               description=_("init"), style=SLIDER_STYLE),
             "activation": W.Dropdown(options=list(ACTIVATIONS), value=self.defaults["activation"],
-                                     description="activation", style=SLIDER_STYLE),
-            "depth": W.IntSlider(value=self.defaults["depth"], min=2, max=40, step=1, description="layers",
+                                     description=_("activation"), style=SLIDER_STYLE),
+            "depth": W.IntSlider(value=self.defaults["depth"], min=2, max=40, step=1, description=_("layers"),
                                  continuous_update=False, style=SLIDER_STYLE),
-            "scale": choice_slider(SCALES, self.defaults["scale"], "× the init's std"),
+            "scale": choice_slider(SCALES, self.defaults["scale"], N_("× the init's std")),
         }
 
     def build(self, params: Mapping[str, Any]) -> Figure:

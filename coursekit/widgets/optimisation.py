@@ -16,6 +16,7 @@ from matplotlib.figure import Figure
 from matplotlib.ticker import NullLocator
 
 from coursekit import landscapes
+from coursekit.i18n import N_, _
 from coursekit.plots.style import color, style_axes
 from coursekit.widgets.base import SLIDER_STYLE, Explorer, choice_slider, new_figure
 
@@ -186,7 +187,7 @@ def lr_values(lowest: float, highest: float, *, zero: bool = False) -> tuple[flo
 
 def lr_slider(value: float, values: tuple[float, ...]) -> W.SelectionSlider:
     """A learning-rate slider that offers exactly `values` (no rounding of the chosen rate)."""
-    return choice_slider(values, value, "learning rate")
+    return choice_slider(values, value, N_("learning rate"))
 
 
 class GradientDescentExplorer(Explorer):
@@ -207,11 +208,11 @@ class GradientDescentExplorer(Explorer):
             "function": W.Dropdown(options=list(landscapes.LANDSCAPES), value=d["function"], description="f",
                                    style=SLIDER_STYLE),
             "x0": W.FloatSlider(value=d["x0"], min=START_RANGE[0], max=START_RANGE[1], step=0.1,
-                                description="start x", continuous_update=False, style=SLIDER_STYLE),
+                                description=_("start x"), continuous_update=False, style=SLIDER_STYLE),
             "y0": W.FloatSlider(value=d["y0"], min=START_RANGE[0], max=START_RANGE[1], step=0.1,
-                                description="start y", continuous_update=False, style=SLIDER_STYLE),
+                                description=_("start y"), continuous_update=False, style=SLIDER_STYLE),
             "lr": lr_slider(d["lr"], lr_values(1e-4, 2.0, zero=True)),
-            "steps": W.IntSlider(value=d["steps"], min=0, max=200, step=5, description="steps",
+            "steps": W.IntSlider(value=d["steps"], min=0, max=200, step=5, description=_("steps"),
                                  continuous_update=False, style=SLIDER_STYLE),
         }
 
@@ -271,9 +272,9 @@ class MomentumExplorer(Explorer):
             "function": W.Dropdown(options=list(MOMENTUM_SETUPS), value=d["function"], description="f",
                                    style=SLIDER_STYLE),
             "lr": lr_slider(d["lr"], lr_values(1e-4, 1.0, zero=True)),
-            "beta": W.FloatSlider(value=d["beta"], min=0.0, max=0.99, step=0.01, description="momentum β",
+            "beta": W.FloatSlider(value=d["beta"], min=0.0, max=0.99, step=0.01, description=_("momentum β"),
                                   continuous_update=False, style=SLIDER_STYLE),
-            "steps": W.IntSlider(value=d["steps"], min=0, max=300, step=10, description="steps",
+            "steps": W.IntSlider(value=d["steps"], min=0, max=300, step=10, description=_("steps"),
                                  continuous_update=False, style=SLIDER_STYLE),
         }
 

@@ -16,6 +16,7 @@ from matplotlib.patches import Patch
 from matplotlib.ticker import NullLocator
 
 from coursekit import landscapes, quadratics
+from coursekit.i18n import _
 from coursekit.plots.style import color, style_axes
 from coursekit.widgets.base import SLIDER_STYLE, Explorer, new_figure
 from coursekit.widgets.optimisation import (
@@ -84,10 +85,10 @@ class PhaseDiagramExplorer(Explorer):
         return {
             "function": W.Dropdown(options=list(MOMENTUM_SETUPS), value=d["function"], description="f",
                                    style=SLIDER_STYLE),
-            "steps": W.IntSlider(value=d["steps"], min=20, max=300, step=20, description="steps",
+            "steps": W.IntSlider(value=d["steps"], min=20, max=300, step=20, description=_("steps"),
                                  continuous_update=False, style=SLIDER_STYLE),
             "lr": lr_slider(d["lr"], lr_values(1e-5, 1.0)),
-            "beta": W.FloatSlider(value=d["beta"], min=0.0, max=0.99, step=0.01, description="momentum β",
+            "beta": W.FloatSlider(value=d["beta"], min=0.0, max=0.99, step=0.01, description=_("momentum β"),
                                   continuous_update=False, style=SLIDER_STYLE),
         }
 

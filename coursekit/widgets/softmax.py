@@ -10,6 +10,7 @@ import numpy as np
 import torch
 from matplotlib.figure import Figure
 
+from coursekit.i18n import _
 from coursekit.plots.style import color, style_axes
 from coursekit.widgets.base import SLIDER_STYLE, Explorer, new_figure
 
@@ -49,7 +50,7 @@ class TemperatureExplorer(Explorer):
 
     def controls(self) -> dict[str, W.ValueWidget]:
         return {"temperature": W.FloatLogSlider(value=self.defaults["temperature"], base=10, min=np.log10(T_MIN),
-                                                max=np.log10(T_MAX), step=0.05, description="temperature T",
+                                                max=np.log10(T_MAX), step=0.05, description=_("temperature T"),
                                                 readout_format=".2f", style=SLIDER_STYLE)}
 
     def build(self, params: Mapping[str, Any]) -> Figure:
