@@ -3,7 +3,8 @@ SHELL := /bin/bash
 VENV := .venv
 PY := $(VENV)/bin/python
 STAMP := $(VENV)/.coursekit-installed
-NOTEBOOKS := $(sort $(wildcard notebooks/*.ipynb))
+# both editions: the English notebooks and the Chinese ones under notebooks/zh/
+NOTEBOOKS := $(sort $(wildcard notebooks/*.ipynb)) $(sort $(wildcard notebooks/zh/*.ipynb))
 PYTEST := $(PY) -m pytest
 
 BOOK := book/_build
@@ -18,7 +19,7 @@ $(STAMP): pyproject.toml scripts/bootstrap.sh scripts/install_torch.sh
 lab: $(STAMP)
 	$(VENV)/bin/coursekit lab
 
-## make test: install everything, then ruff, mypy, unit tests, nbval (strict) on every notebook, the book, browser and Binder tests
+## make test: install everything, then ruff, mypy, unit tests, nbval (strict) on every notebook (both editions), the book, browser and Binder tests
 test: $(STAMP)
 	bash scripts/run_tests.sh $(VENV)
 
@@ -43,13 +44,21 @@ binder: $(STAMP)
 scale: $(STAMP)
 	COURSEKIT_SCALE_TEST=1 $(PYTEST) -p no:cacheprovider -s -rs tests/grading/test_slurm.py
 
-## make notebooks: re-execute every notebook in place on the CPU so stored outputs are current
+## make notebooks: re-execute every notebook (English and notebooks/zh/) in place on the CPU so stored outputs are current
 notebooks: $(STAMP)
 	COURSEKIT_DEVICE=cpu $(PY) -m coursekit.notebooks $(NOTEBOOKS)
 
-## make book: the course website, from the notebooks' stored outputs (nothing executed), into book/_build/html
+## make book: the course website, from the notebooks' stored outputs (nothing executed), into book/_build/html;
+## the Chinese edition (book/zh, from notebooks/zh/) into book/_build/html/zh
 book: $(STAMP)
 	$(PY) -m sphinx -b html -n -W --keep-going -q book $(BOOK)/html
+	@if [ -f notebooks/zh/00_start_here.ipynb ]; then \
+		echo "book: the Chinese edition, into $(BOOK)/html/zh"; \
+		$(PY) -m sphinx -b html -n -W --keep-going -q -d $(BOOK)/doctrees-zh book/zh $(BOOK)/html/zh; \
+	else \
+		echo "book: no notebooks/zh/00_start_here.ipynb, so no Chinese edition"; \
+		rm -rf $(BOOK)/html/zh $(BOOK)/doctrees-zh; \
+	fi
 	@touch $(BOOK)/.built
 	@echo "book: open $(BOOK)/html/index.html (or serve it: $(PY) -m http.server -d $(BOOK)/html)"
 

@@ -2,6 +2,8 @@
 
 The pages are the notebooks under notebooks/ (book/notebooks links there) with the outputs they store;
 nothing is executed. The repository path comes from pyproject.toml ([tool.coursekit] repository).
+This is the English edition; book/zh/conf.py builds the Chinese one (book/zh, from notebooks/zh/) into
+book/_build/html/zh from this same configuration, and every page links to its twin in the other edition.
 """
 
 import sys
@@ -22,10 +24,11 @@ extensions = ["myst_nb", "sphinx_copybutton", "coursebook"]
 coursebook_repository = REPOSITORY
 coursebook_notebooks = "notebooks"
 coursebook_vendor = str(HERE / "_build" / "vendor")
+coursebook_edition = "en"
 
 root_doc = "index"
-# the Chinese edition has its own numbering of the same pages; it is not part of this book
-exclude_patterns = ["_build", "notebooks/zh", "**/.ipynb_checkpoints", "README.md"]
+# the Chinese edition (zh/, and notebooks/zh under the notebooks link) is a book of its own: book/zh/conf.py
+exclude_patterns = ["_build", "zh", "notebooks/zh", "**/.ipynb_checkpoints", "README.md"]
 
 # --- notebooks: stored outputs only -------------------------------------------------------------------
 nb_execution_mode = "off"
@@ -45,11 +48,12 @@ myst_substitutions = {
 # --- HTML ------------------------------------------------------------------------------------------------
 html_theme = "sphinx_book_theme"
 html_title = project
-html_static_path = ["_static"]
+# absolute, so that the Chinese edition's configuration (book/zh) finds the same files
+html_static_path = [str(HERE / "_static")]
 html_css_files = ["coursebook.css"]
 html_last_updated_fmt = None
 html_show_sphinx = False
-html_favicon = "_static/favicon.svg"
+html_favicon = str(HERE / "_static" / "favicon.svg")
 html_theme_options = {
     "repository_url": f"https://github.com/{REPOSITORY}",
     # Binder opens the default branch: HEAD, as in the README's badge
@@ -58,6 +62,8 @@ html_theme_options = {
     "path_to_docs": "",
     "use_repository_button": True,
     "use_download_button": True,
+    # the link to the same page in the other edition (coursebook's template), then the theme's buttons
+    "article_header_end": ["coursebook-language-switch.html", "article-header-buttons.html"],
     "launch_buttons": {"binderhub_url": "https://mybinder.org", "notebook_interface": "jupyterlab"},
     "home_page_in_toc": True,
     # the search field lives in the sidebar; no second one in a header bar

@@ -3,6 +3,7 @@
     coursekit doctor        is this environment ready for the course?
     coursekit exercises     list the exercise bank by notebook
     coursekit lab           copy the notebooks into your folder (once) and open JupyterLab on it
+                            (--lang zh: on the Chinese edition's 00_start_here)
     coursekit copy [DEST]   only copy the notebooks into your folder (never overwrites)
     coursekit grade         grade a folder of submitted notebooks into a gradebook
     coursekit report        rebuild the class report of a graded folder
@@ -56,8 +57,9 @@ def _exercises(args: argparse.Namespace) -> int:
 
 
 def _lab(args: argparse.Namespace) -> int:
+    from coursekit.i18n import language
     from coursekit.lab import run_lab
-    from coursekit.workspace import copy_course, course_notebooks
+    from coursekit.workspace import WorkspaceError, copy_course, course_notebooks, start_notebook
 
     if args.source:
         folder = course_notebooks()
@@ -66,7 +68,15 @@ def _lab(args: argparse.Namespace) -> int:
         report = copy_course(args.dir)
         print(report)
         folder = report.folder
-    return run_lab(port=args.port, folder=folder)
+    try:
+        start = start_notebook(folder, args.lang or language())
+    except WorkspaceError:
+        if args.lang:  # asked for on the command line: say why it cannot be
+            raise
+        # only $COURSEKIT_LANG asked for it: open the English edition rather than nothing
+        print(f"(no {language()} edition in {folder}: opening the English one)")
+        start = start_notebook(folder, "en")
+    return run_lab(port=args.port, folder=folder, start=start)
 
 
 def _copy(args: argparse.Namespace) -> int:
@@ -79,6 +89,7 @@ def _copy(args: argparse.Namespace) -> int:
 def build_parser() -> argparse.ArgumentParser:
     """The argument parser of the `coursekit` command."""
     from coursekit import __version__
+    from coursekit.workspace import EDITIONS
 
     parser = argparse.ArgumentParser(prog="coursekit", description="The course's command-line tools.")
     parser.add_argument("--version", action="version", version=f"coursekit {__version__}")
@@ -98,6 +109,9 @@ def build_parser() -> argparse.ArgumentParser:
                          description="Copy the course notebooks into your folder (once: your notebooks are never "
                                      "overwritten) and open JupyterLab on it.")
     lab.add_argument("--port", type=int, default=None, help="port to serve on (default: a free one)")
+    lab.add_argument("--lang", choices=sorted(EDITIONS), default=None,
+                     help="the edition to open on: en (English) or zh (中文, the notebooks under zh/); both are "
+                          "copied (default: $COURSEKIT_LANG, else en)")
     where = lab.add_mutually_exclusive_group()
     where.add_argument("--dir", type=Path, default=None,
                        help="your folder for the notebooks (default: $COURSEKIT_WORKDIR or "

@@ -81,10 +81,11 @@ def start_lab(*, notebooks: Path | None = None, log: Path | None = None, timeout
     raise TimeoutError(f"JupyterLab did not answer within {timeout:.0f} s")
 
 
-def run_lab(*, port: int | None = None, folder: Path) -> int:
-    """Run JupyterLab in the foreground on `folder` (a free port unless given) and print the URL to open."""
+def run_lab(*, port: int | None = None, folder: Path, start: str = "00_start_here.ipynb") -> int:
+    """Run JupyterLab in the foreground on `folder` (a free port unless given) and print the URL that opens
+    `start` (a notebook's path relative to `folder`)."""
     port = port or free_port()
     token = secrets.token_hex(16)
-    url = f"http://127.0.0.1:{port}/lab/tree/00_start_here.ipynb?token={token}"
+    url = f"http://127.0.0.1:{port}/lab/tree/{start}?token={token}"
     print(f"\nOpen the course at:\n    {url}\n(press Ctrl+C twice to stop JupyterLab)\n", flush=True)
     return subprocess.call(lab_command(port=port, token=token, notebooks=folder))

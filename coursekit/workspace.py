@@ -1,9 +1,10 @@
 """The learner's working copy of the course notebooks, so the originals stay as they were shipped.
 
 The notebooks ship inside the package (``coursekit/course`` in a wheel; ``notebooks/`` in the
-repository). `copy_course` copies them into a folder of the learner's, once: a notebook already
-there is never overwritten, so an upgrade of the package (or a ``git pull``) cannot touch a learner's
-answers, and a notebook new in the course is added the next time.
+repository), the Chinese edition in its ``zh/`` folder. `copy_course` copies both editions into a
+folder of the learner's, once: a notebook already there is never overwritten, so an upgrade of the
+package (or a ``git pull``) cannot touch a learner's answers, and a notebook new in the course is
+added the next time. `start_notebook` names the notebook JupyterLab opens first in each edition.
 """
 
 from __future__ import annotations
@@ -14,11 +15,15 @@ from dataclasses import dataclass
 from importlib import resources
 from pathlib import Path
 
-__all__ = ["WORKDIR_VAR", "CopyReport", "WorkspaceError", "copy_course", "course_notebooks", "default_workdir"]
+__all__ = ["EDITIONS", "WORKDIR_VAR", "CopyReport", "WorkspaceError", "copy_course", "course_notebooks",
+           "default_workdir", "start_notebook"]
 
 WORKDIR_VAR = "COURSEKIT_WORKDIR"
 _DEFAULT_FOLDER = "how-neural-networks-learn"
 _FIRST = "00_start_here.ipynb"
+#: each edition's folder inside the course folder, by language (the languages of coursekit.i18n)
+EDITIONS: dict[str, str] = {"en": "", "zh": "zh"}
+_EDITION_NAMES = {"en": "English", "zh": "Chinese"}
 
 
 class WorkspaceError(RuntimeError):
@@ -36,6 +41,18 @@ def course_notebooks() -> Path:
     raise WorkspaceError("The course notebooks are not installed with this copy of coursekit (neither "
                          f"{checkout} nor {shipped} holds {_FIRST}). Reinstall coursekit from its wheel or "
                          "repository.")
+
+
+def start_notebook(folder: Path, language: str = "en") -> str:
+    """The path, relative to `folder`, of the `language` edition's 00_start_here (e.g. 'zh/00_start_here.ipynb')."""
+    if language not in EDITIONS:
+        raise WorkspaceError(f"The course has no {language!r} edition; choose one of {', '.join(EDITIONS)}.")
+    relative = "/".join(part for part in (EDITIONS[language], _FIRST) if part)
+    if not (Path(folder) / relative).is_file():
+        raise WorkspaceError(f"{folder} holds no {_EDITION_NAMES[language]} edition of the course ({relative} is "
+                             "missing). Copy the course again with `coursekit copy` (it adds what is missing and "
+                             "overwrites nothing), or open another edition.")
+    return relative
 
 
 def default_workdir() -> Path:
@@ -62,7 +79,8 @@ class CopyReport:
 
 
 def copy_course(dest: Path | None = None, *, source: Path | None = None) -> CopyReport:
-    """Copy every course notebook missing from `dest` (default: `default_workdir()`) into it; never overwrite."""
+    """Copy every course notebook (both editions) missing from `dest` (default: `default_workdir()`) into it;
+    never overwrite."""
     dest = Path(dest) if dest is not None else default_workdir()
     source = source or course_notebooks()
     if dest.exists() and not dest.is_dir():

@@ -1,4 +1,5 @@
-"""Every notebook is stored executed and follows the course's conventions.
+"""Every notebook, of both editions (notebooks/ and the Chinese notebooks/zh/), is stored executed and follows
+the course's conventions.
 
 nbval compares stored outputs with fresh ones; these checks make sure there is
 something to compare (a notebook that silently did not run cannot pass).
@@ -11,8 +12,8 @@ import nbformat
 import pytest
 
 ROOT = Path(__file__).resolve().parent.parent
-NOTEBOOKS = sorted((ROOT / "notebooks").glob("*.ipynb"))
-IDS = [p.stem for p in NOTEBOOKS]
+NOTEBOOKS = sorted((ROOT / "notebooks").glob("*.ipynb")) + sorted((ROOT / "notebooks").glob("zh/*.ipynb"))
+IDS = [p.relative_to(ROOT / "notebooks").with_suffix("").as_posix() for p in NOTEBOOKS]
 
 
 def _code_cells(nb):
@@ -82,7 +83,7 @@ def test_no_trailing_semicolon_to_hide_values(path):
         assert not last.rstrip().endswith(";"), f"{path.name}: cell ends with ';': {last!r}"
 
 
-@pytest.mark.parametrize("path", NOTEBOOKS, ids=lambda p: p.stem)
+@pytest.mark.parametrize("path", NOTEBOOKS, ids=IDS)
 def test_stored_as_make_notebooks_leaves_it(path):
     """Nothing that changes between runs, and the kernelspec JupyterLab itself would write."""
     from jupyter_client.kernelspec import KernelSpecManager

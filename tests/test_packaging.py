@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import json
 import os
+import shutil
 import subprocess
 import sys
 import tomllib
@@ -27,6 +28,9 @@ def test_the_listed_packages_are_exactly_the_real_ones():
 @pytest.fixture(scope="module")
 def wheel(tmp_path_factory) -> Path:
     out = tmp_path_factory.mktemp("wheel")
+    # setuptools builds in the repository's build/; a file left there by an earlier build (a notebook since
+    # removed, say) would ship in this wheel
+    shutil.rmtree(ROOT / "build", ignore_errors=True)
     done = subprocess.run([sys.executable, "-m", "pip", "wheel", "--no-deps", "--no-build-isolation", "-w", str(out),
                            str(ROOT)], capture_output=True, text=True, timeout=600)
     assert done.returncode == 0, done.stderr[-2000:]
@@ -37,8 +41,11 @@ def wheel(tmp_path_factory) -> Path:
 
 def test_the_wheel_carries_notebooks_settings_license_and_types(wheel):
     names = set(zipfile.ZipFile(wheel).namelist())
-    notebooks = {p.name for p in (ROOT / "notebooks").glob("*.ipynb")}
-    assert {f"coursekit/course/{n}" for n in notebooks} <= names
+    # both editions: the English notebooks and the Chinese ones in notebooks/zh/
+    notebooks = {p.relative_to(ROOT / "notebooks").as_posix() for p in (ROOT / "notebooks").glob("*.ipynb")}
+    chinese = {p.relative_to(ROOT / "notebooks").as_posix() for p in (ROOT / "notebooks").glob("zh/*.ipynb")}
+    assert {f"coursekit/course/{n}" for n in notebooks | chinese} <= names
+    assert not any("ipynb_checkpoints" in n for n in names)
     assert "coursekit/lab_settings/overrides.json" in names and "coursekit/py.typed" in names
     assert any(n.endswith("licenses/LICENSE") for n in names)
     metadata = zipfile.ZipFile(wheel).read(next(n for n in names if n.endswith("/METADATA"))).decode()
@@ -71,6 +78,8 @@ def test_coursekit_from_the_wheel_in_a_fresh_venv_copies_the_course_and_checks_e
                             capture_output=True, text=True, cwd=work, env=env, timeout=300)
     assert copied.returncode == 0, copied.stderr
     assert (work / "mine" / "00_start_here.ipynb").is_file()
+    shipped = sorted(p.name for p in (ROOT / "notebooks").glob("zh/*.ipynb"))
+    assert sorted(p.name for p in (work / "mine").glob("zh/*.ipynb")) == shipped  # the Chinese edition too
     listing = subprocess.run([str(venv / "bin/python"), "-m", "coursekit", "exercises", "--rules"],
                              capture_output=True, text=True, cwd=work, env=env, timeout=300)
     assert listing.returncode == 0 and "`softmax`" in listing.stdout

@@ -51,3 +51,27 @@ def test_the_map_is_a_table_of_links_to_the_pages():
 def test_a_folder_without_numbered_notebooks_is_an_error(tmp_path):
     with pytest.raises(FileNotFoundError, match="no numbered notebooks"):
         course_map(tmp_path)
+
+
+def test_the_chinese_map_follows_the_chinese_notebooks():
+    chinese = ROOT / "notebooks" / "zh"
+    if not (chinese / "00_start_here.ipynb").exists():
+        pytest.skip("no Chinese edition in this tree (notebooks/zh/)")
+    lessons = course_map(chinese)
+    assert [lesson.name for lesson in lessons] == [lesson.name for lesson in course_map(ROOT / "notebooks")]
+    assert all(lesson.teaches for lesson in lessons), [lesson.name for lesson in lessons if not lesson.teaches]
+    assert not lessons[0].teaches.startswith(("本页", "this page"))
+    assert all(re.search(r"[\u4e00-\u9fff]", lesson.title) for lesson in lessons), [x.title for x in lessons]
+
+
+def test_a_chinese_map_drops_this_page_and_has_a_chinese_header(tmp_path):
+    _write(tmp_path, "00_start_here", "# 00 · 从这里开始\n\n欢迎。",
+           "## 课程地图\n\n| # | 笔记本 | 内容 |\n|---|---|---|\n"
+           "| 00 | `00_start_here` | 本页：环境设置，设备 |\n| 01 | `01_gradients` | 梯度，$\\nabla f$ |\n")
+    _write(tmp_path, "01_gradients", "# 01 · 梯度\n\n正文")
+    lessons = course_map(tmp_path)
+    assert lessons == [Lesson("00_start_here", "从这里开始", "环境设置，设备"),
+                       Lesson("01_gradients", "梯度", "梯度，$\\nabla f$")]
+    rows = course_map_markdown(lessons, language="zh").splitlines()
+    assert rows[0] == "| # | 笔记本 | 内容 |"
+    assert rows[3] == "| 01 | {doc}`梯度 <notebooks/01_gradients>` | 梯度，$\\nabla f$ |"

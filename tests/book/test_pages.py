@@ -133,3 +133,32 @@ def test_markdown_links_to_other_notebooks_go_to_their_pages():
     assert '<a href="06_retain_graph.html#3.-Without-retain_graph">06, section “3. <code>retain_graph</code>”</a>' \
         in text
     assert '<a href="05_softmax.html">05</a>' in text and "(https://example.org/x.ipynb)" in text
+
+
+def test_a_chinese_page_gets_the_books_lines_in_chinese():
+    caption = ["这是探索器的静态图片：运行这个单元格，就能得到交互版本。"]  # a translated caption
+    notebook = {"metadata": {}, "cells": [
+        {"cell_type": "markdown", "metadata": {}, "source": "# 01 · 梯度\n\n正文。"},
+        _code(_display(**{"image/png": PNG, "text/plain": caption}), source="display(GradientExplorer().widget())")]}
+    shown = prepare_notebook(notebook, binder=BINDER, download="01_x.ipynb", language="zh")
+    title = shown["cells"][0]["source"]
+    assert f"[在 Binder 上启动]({BINDER})" in title and "{download}`下载 .ipynb 文件 <01_x.ipynb>`" in title
+    assert "Run this notebook" not in title
+    outputs = shown["cells"][1]["outputs"]
+    assert outputs[0]["data"] == {"image/png": PNG}  # the caption, in any language, does not show
+    note = _notes(outputs)[0]["data"]["text/html"]
+    assert note.startswith(f'<p class="{EXPLORER_NOTE_CLASS}">这张图的交互版本') and f'href="{BINDER}"' in note
+
+
+def test_an_explorer_is_recognised_by_its_code_whatever_its_caption_says():
+    figure = _display(**{"image/png": PNG, "text/plain": ["静态图片"]})
+    assert is_explorer_cell(_code(figure, source="display(SoftmaxExplorer().widget())"))
+    assert is_explorer_cell(_code(source="display(SoftmaxExplorer().widget())"))  # not run yet
+    assert not is_explorer_cell(_code(figure, source="plt.show()"))
+
+
+def test_an_unknown_language_is_refused():
+    import pytest
+
+    with pytest.raises(ValueError, match="'en', 'zh'"):
+        prepare_notebook(_notebook(), binder=BINDER, download="01_x.ipynb", language="fr")

@@ -2,7 +2,9 @@
 
 Each page must load with no console error and nothing from outside the site, show its math typeset, load
 every image and link only to pages and anchors that exist; notebook pages must carry their Binder and
-download links and show explorers as still figures. Search must work offline. `make book` builds the site
+download links and show explorers as still figures. Search must work offline. Both editions are checked:
+the English one at the site's root, the Chinese one under zh/ (built when notebooks/zh/ exists); every page
+declares its language and links to the same page in the other edition. `make book` builds the site
 (`make browser` and `make test` run it first); screenshots go to test-output/browser/book-*.png.
 """
 
@@ -19,7 +21,7 @@ from collections.abc import Iterator
 from dataclasses import dataclass, field
 from http.server import SimpleHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
-from urllib.parse import urldefrag, urlsplit
+from urllib.parse import unquote, urldefrag, urlsplit
 
 import pytest
 from playwright.sync_api import Browser, Page, Route
@@ -30,6 +32,10 @@ pytestmark = pytest.mark.browser
 
 ROOT = Path(__file__).resolve().parents[2]
 NOTEBOOKS = ROOT / "notebooks"
+# the editions: where each one's pages are in the site, where its notebooks are in the repository
+EDITIONS = {"en": ("", NOTEBOOKS), "zh": ("zh/", NOTEBOOKS / "zh")}
+HAS_CHINESE = (NOTEBOOKS / "zh" / "00_start_here.ipynb").is_file()
+CHINESE_SEARCH_TERM, CHINESE_SEARCH_PAGE = "计算图", "zh/notebooks/06_retain_graph.html"
 BUILD = ROOT / "book" / "_build"
 SITE = BUILD / "html"
 WIDGET_VIEW = "application/vnd.jupyter.widget-view+json"
@@ -65,6 +71,9 @@ async () => {
            .concat([...document.querySelectorAll('a[name]')].map(a => a.name)),
     binder: [...document.querySelectorAll('a[href^="https://mybinder.org"]')].map(a => a.href),
     widgetScripts: document.querySelectorAll('script[type^="application/vnd.jupyter.widget"]').length,
+    lang: document.documentElement.lang,
+    switches: [...document.querySelectorAll('a.coursebook-language-switch')]
+                .map(a => ({href: a.href, lang: a.hreflang, text: a.textContent.trim()})),
     explorerNotes: [...document.querySelectorAll('.coursebook-explorer-note')].map(note => {
       const cell = note.closest('.cell');
       return cell ? cell.querySelectorAll('.cell_output img').length : -1;
@@ -115,15 +124,26 @@ class Visit:
 
 
 def _pages(site: Path) -> list[str]:
-    """Every HTML page of the site (theme templates under _static are not pages)."""
+    """Every HTML page of the site, both editions (theme templates under _static are not pages)."""
     return sorted(p.relative_to(site).as_posix() for p in site.rglob("*.html")
-                  if p.relative_to(site).parts[0] not in {"_static", "_sources", "_downloads"})
+                  if not {"_static", "_sources", "_downloads"} & set(p.relative_to(site).parts))
+
+
+def _edition(path: str) -> tuple[str, str, Path]:
+    """The edition of a page of the site: its language, its folder in the site and its notebooks' folder."""
+    language = "zh" if path.startswith("zh/") else "en"
+    return (language, *EDITIONS[language])
+
+
+def _notebook_of(path: str) -> Path:
+    """The notebook a notebook page shows (zh/notebooks/03_x.html -> notebooks/zh/03_x.ipynb)."""
+    return _edition(path)[2] / (Path(path).stem + ".ipynb")
 
 
 def _book_sources() -> list[Path]:
     book = ROOT / "book"
     files = [p for p in book.rglob("*") if p.is_file() and "_build" not in p.relative_to(book).parts]
-    return [*files, *NOTEBOOKS.glob("*.ipynb"), ROOT / "pyproject.toml"]
+    return [*files, *NOTEBOOKS.glob("*.ipynb"), *NOTEBOOKS.glob("zh/*.ipynb"), ROOT / "pyproject.toml"]
 
 
 def _repository() -> str:
@@ -138,6 +158,9 @@ def _explorer_cells(notebook: Path) -> list[bool]:
     found = []
     for cell in cells:
         outputs = cell.get("outputs", []) if cell["cell_type"] == "code" else []
+        if ".widget()" in "".join(cell["source"]):  # displays an explorer, whatever its caption's language
+            found.append(any(k.startswith("image/") for o in outputs for k in o.get("data", {})))
+            continue
         texts = ["".join(o.get("text", "")) for o in outputs] + [
             "".join(v) if isinstance(v, list) else str(v)
             for o in outputs for k, v in o.get("data", {}).items() if k.startswith("text/")]
@@ -232,16 +255,33 @@ def visits(book_page: Page, server: str, site: Path, output_dir: Path) -> dict[s
     page.evaluate(_OBSERVE_JS)
     page.locator(".cell_output img").first.evaluate("e => e.scrollIntoView({block: 'center'})")
     shots.shot("notebook-05-figure-and-math")
+    if HAS_CHINESE:
+        for path, name in (("zh/index.html", "zh-landing-page"),
+                           ("zh/notebooks/03_activations.html", "zh-notebook-03")):
+            page.goto(f"{server}/{path}", wait_until="load")
+            page.evaluate(_OBSERVE_JS)
+            shots.shot(name)
+        page.locator(".coursekit-check").first.evaluate("e => e.scrollIntoView({block: 'center'})")
+        shots.shot("zh-notebook-03-check")
     return result
 
 
 def _notebook_pages(visits: dict[str, Visit]) -> dict[str, Visit]:
-    return {path: v for path, v in visits.items() if path.startswith("notebooks/")}
+    return {path: v for path, v in visits.items() if path.startswith(("notebooks/", "zh/notebooks/"))}
+
+
+def _editions() -> list[str]:
+    return ["en", "zh"] if HAS_CHINESE else ["en"]
 
 
 def test_every_notebook_and_the_landing_page_are_built(visits):
-    expected = {f"notebooks/{p.stem}.html" for p in NOTEBOOKS.glob("*.ipynb")} | {"index.html", "search.html"}
+    expected = set()
+    for language in _editions():
+        site, notebooks = EDITIONS[language]
+        expected |= {f"{site}notebooks/{p.stem}.html" for p in notebooks.glob("*.ipynb")}
+        expected |= {f"{site}index.html", f"{site}search.html"}
     assert expected <= set(visits), f"pages missing from the book: {sorted(expected - set(visits))}"
+    assert HAS_CHINESE or not any(path.startswith("zh/") for path in visits), "Chinese pages without notebooks/zh"
 
 
 def test_no_console_errors_and_nothing_loaded_from_outside(visits):
@@ -285,6 +325,7 @@ def test_every_internal_link_resolves(visits, server):
                         status[path] = response.status
                 except urllib.error.HTTPError as error:
                     status[path] = error.code
+            fragment = unquote(fragment)  # the browser gives a heading's Chinese anchor percent-encoded
             if status[path] != 200:
                 problems.append(f"{visit.path}: {link} answers HTTP {status[path]}")
             elif fragment and path in ids and fragment not in ids[path]:
@@ -295,11 +336,13 @@ def test_every_internal_link_resolves(visits, server):
 
 def test_binder_links_open_each_notebook_in_jupyterlab(visits):
     repository = _repository()
-    form = re.compile(r"^https://mybinder\.org/v2/gh/[^/]+/[^/]+/HEAD\?urlpath=lab/tree/notebooks/[^/?#]+\.ipynb$")
+    form = re.compile(r"^https://mybinder\.org/v2/gh/[^/]+/[^/]+/HEAD\?urlpath=lab/tree/notebooks/(zh/)?[^/?#]+\.ipynb$")
     problems = []
-    for path, visit in {**_notebook_pages(visits), "index.html": visits["index.html"]}.items():
-        name = Path(path).stem if path.startswith("notebooks/") else "00_start_here"
-        expected = f"https://mybinder.org/v2/gh/{repository}/HEAD?urlpath=lab/tree/notebooks/{name}.ipynb"
+    landings = {f"{EDITIONS[language][0]}index.html" for language in _editions()}
+    for path, visit in {**_notebook_pages(visits), **{p: visits[p] for p in landings}}.items():
+        notebook = _notebook_of(path) if path in _notebook_pages(visits) else _edition(path)[2] / "00_start_here.ipynb"
+        relative = notebook.relative_to(ROOT).as_posix()
+        expected = f"https://mybinder.org/v2/gh/{repository}/HEAD?urlpath=lab/tree/{relative}"
         links = visit.data["binder"]
         if not links:
             problems.append(f"{path}: no Binder link")
@@ -317,10 +360,11 @@ def test_each_notebook_page_offers_its_ipynb_for_download(visits, server):
                      and link.endswith("/" + name)]
         if not downloads:
             problems.append(f"{path}: no link to {name}")
+        notebook = _notebook_of(path)
         for link in downloads:
             with urllib.request.urlopen(link, timeout=30) as response:
-                if response.read() != (NOTEBOOKS / name).read_bytes():
-                    problems.append(f"{path}: {link} is not the notebook as stored in notebooks/")
+                if response.read() != notebook.read_bytes():
+                    problems.append(f"{path}: {link} is not the notebook as stored in {notebook.relative_to(ROOT)}")
     assert not problems, "\n".join(problems)
 
 
@@ -330,7 +374,7 @@ def test_explorers_show_their_still_figure_and_no_widget_leftovers(visits):
         problems += [f"{path}: shows {text!r}" for text in WIDGET_LEFTOVERS if text in visit.data["visibleText"]]
         if visit.data["widgetScripts"]:
             problems.append(f"{path}: {visit.data['widgetScripts']} ipywidgets script tag(s) left in the page")
-        expected = _explorer_cells(NOTEBOOKS / (Path(path).stem + ".ipynb"))
+        expected = _explorer_cells(_notebook_of(path))
         shown = visit.data["explorerNotes"]
         if len(shown) != len(expected):
             problems.append(f"{path}: {len(expected)} explorer cell(s) but {len(shown)} note(s) saying where they run")
@@ -341,12 +385,16 @@ def test_explorers_show_their_still_figure_and_no_widget_leftovers(visits):
     assert not problems, "\n".join(problems)
 
 
-def test_landing_page_lists_every_notebook_in_order(visits):
-    landing = visits["index.html"]
-    order = [link.rsplit("/", 1)[-1] for link in landing.data["links"] if "/notebooks/" in link and
-             link.endswith(".html")]
+@pytest.mark.parametrize("language", ["en", "zh"])
+def test_landing_page_lists_every_notebook_in_order(visits, server, language):
+    if language not in _editions():
+        pytest.skip("no Chinese edition in this tree (notebooks/zh/)")
+    site, notebooks = EDITIONS[language]
+    landing = visits[f"{site}index.html"]
+    order = [link.rsplit("/", 1)[-1] for link in landing.data["links"]
+             if link.startswith(f"{server}/{site}notebooks/") and link.endswith(".html")]
     first_seen = list(dict.fromkeys(order))
-    expected = [f"{p.stem}.html" for p in sorted(NOTEBOOKS.glob("[0-9][0-9]_*.ipynb"))]
+    expected = [f"{p.stem}.html" for p in sorted(notebooks.glob("[0-9][0-9]_*.ipynb"))]
     assert first_seen[: len(expected)] == expected, f"course map order {first_seen} != notebooks {expected}"
     for words in ("make lab", "make test", "coursekit grade", "COURSEKIT_NO_SOLUTIONS"):
         assert words in landing.data["visibleText"], f"the landing page does not mention {words!r}"
@@ -373,3 +421,66 @@ def test_search_finds_retain_graph_offline(book_page, server, output_dir):
         quotes = page.wait_for_function(_QUOTES_JS, arg=RAW_MATH.pattern, timeout=30_000).json_value()
         assert quotes["count"] > 0, "the results quote nothing"
         assert quotes["typeset"] > 0, "no math was typeset in the results' quotes"
+
+
+def test_every_page_declares_its_language(visits):
+    wrong = [f"{path}: <html lang={v.data['lang']!r}>, expected {_edition(path)[0]!r}" for path, v in visits.items()
+             if v.data["lang"] != _edition(path)[0]]
+    assert not wrong, "\n".join(wrong)
+
+
+def test_every_page_switches_to_the_same_page_in_the_other_edition(visits, server):
+    if not HAS_CHINESE:
+        assert all(not v.data["switches"] for v in visits.values()), "a language switch with one edition only"
+        pytest.skip("no Chinese edition in this tree (notebooks/zh/): one edition, no switch")
+    problems = []
+    for path, visit in visits.items():
+        language, site, _ = _edition(path)
+        other = "en" if language == "zh" else "zh"
+        twin = EDITIONS[other][0] + path.removeprefix(site)
+        switches = visit.data["switches"]
+        if len(switches) != 1:
+            problems.append(f"{path}: {len(switches)} language switches, expected 1")
+            continue
+        (switch,) = switches
+        target = urlsplit(switch["href"]).path.lstrip("/")
+        if target not in visits:
+            problems.append(f"{path}: the switch goes to {target}, which is no page of the site")
+        elif target != twin:
+            problems.append(f"{path}: the switch goes to {target}, not to the same page in the other edition ({twin})")
+        elif visits[target].data["lang"] != other or switch["lang"] != other:
+            problems.append(f"{path}: the switch to {target} is marked {switch['lang']!r}, the page is "
+                            f"{visits[target].data['lang']!r}")
+        expected_text = {"en": "English", "zh": "中文"}[other]
+        if switch["text"] != expected_text:
+            problems.append(f"{path}: the switch reads {switch['text']!r}, expected {expected_text!r}")
+    assert not problems, "\n".join(problems)
+
+
+def test_chinese_text_has_a_font(visits):
+    """Without a CJK font Chromium draws Chinese characters as boxes (scripts/install_chromium.sh adds one)."""
+    if not HAS_CHINESE:
+        pytest.skip("no Chinese edition in this tree (notebooks/zh/)")
+    import subprocess
+
+    fonts = subprocess.run(["fc-list", ":lang=zh-cn", "family"], capture_output=True, text=True, check=False).stdout
+    assert fonts.strip(), ("no font for Chinese is installed: the Chinese pages render as boxes "
+                           "(apt-get install fonts-noto-cjk)")
+    chinese = visits["zh/index.html"].data["visibleText"]
+    assert re.search(r"[\u4e00-\u9fff]{20}", chinese), "the Chinese landing page shows hardly any Chinese"
+
+
+def test_chinese_search_finds_a_chinese_term_offline(book_page, server, output_dir):
+    if not HAS_CHINESE:
+        pytest.skip("no Chinese edition in this tree (notebooks/zh/)")
+    page = book_page
+    shots = Recorder(page, output_dir, "book-zh-search")
+    with shots.step("results"):
+        page.goto(f"{server}/zh/search.html?q={CHINESE_SEARCH_TERM}", wait_until="load")
+        results = page.locator("#search-results ul.search li a")
+        results.first.wait_for(timeout=30_000)
+        page.wait_for_function("() => !document.querySelector('#search-status')?.textContent.includes('Searching')")
+        targets = [urlsplit(t).path.lstrip("/") for t in results.evaluate_all("links => links.map(a => a.href)")]
+        assert CHINESE_SEARCH_PAGE in targets, (
+            f"searching {CHINESE_SEARCH_TERM!r} in the Chinese edition did not find {CHINESE_SEARCH_PAGE}: {targets}")
+        assert all(t.startswith("zh/") for t in targets), f"the Chinese search found English pages: {targets}"

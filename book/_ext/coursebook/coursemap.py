@@ -2,7 +2,8 @@
 
 Each numbered notebook under notebooks/ is one row, in file-name order (00's order); what it teaches is
 the row of 00's course-map table that names it, so the landing page and 00 never disagree, and a new
-notebook appears as soon as its file exists.
+notebook appears as soon as its file exists. The Chinese edition's map is made the same way from the
+Chinese notebooks (notebooks/zh/), their titles and their 00's table.
 """
 
 from __future__ import annotations
@@ -12,14 +13,16 @@ import re
 from dataclasses import dataclass
 from pathlib import Path
 
-__all__ = ["Lesson", "course_map", "course_map_markdown"]
+__all__ = ["HEADERS", "Lesson", "course_map", "course_map_markdown"]
 
 _NUMBERED = re.compile(r"^\d\d_\w+\.ipynb$")
 # a row of 00's table: | 03 | `03_activations` | what it teaches |
 _MAP_ROW = re.compile(r"^\|\s*\d\d\s*\|\s*`?(?P<name>\d\d_\w+)`?\s*\|\s*(?P<teaches>.+?)\s*\|\s*$")
-# a map describes the notebook it sits in as "this page: ..."; elsewhere that reads wrong
-_THIS_PAGE = re.compile(r"^this (page|notebook)\s*[:,]\s*", re.IGNORECASE)
-_NUMBER_PREFIX = re.compile(r"^\d\d\s*[·:.-]\s*")
+# a map describes the notebook it sits in as "this page: ..." (本页：...); elsewhere that reads wrong
+_THIS_PAGE = re.compile(r"^(this (page|notebook)|本页|本笔记本)\s*[:,：，]\s*", re.IGNORECASE)
+#: the map's header row, by language
+HEADERS = {"en": "| # | Notebook | What it teaches |", "zh": "| # | 笔记本 | 内容 |"}
+_NUMBER_PREFIX = re.compile(r"^\d\d\s*[·:.\-：、]\s*")
 
 
 @dataclass(frozen=True)
@@ -69,9 +72,9 @@ def course_map(notebooks: Path) -> list[Lesson]:
     return [Lesson(p.stem, _title(p), rows.get(p.stem, "")) for p in paths]
 
 
-def course_map_markdown(lessons: list[Lesson], *, folder: str = "notebooks") -> str:
-    """The map as a MyST table; each title links to its page."""
-    lines = ["| # | Notebook | What it teaches |", "|---|---|---|"]
+def course_map_markdown(lessons: list[Lesson], *, folder: str = "notebooks", language: str = "en") -> str:
+    """The map as a MyST table, its header in `language` ('en' or 'zh'); each title links to its page."""
+    lines = [HEADERS[language], "|---|---|---|"]
     for lesson in lessons:
         teaches = lesson.teaches.replace("|", "\\|")
         title = lesson.title.replace("<", "\\<").replace("`", "\\`")
