@@ -27,8 +27,9 @@ from pathlib import Path
 from typing import Any, TextIO
 
 import coursekit
-from coursekit.exercises import by_notebook, notebooks
+from coursekit.exercises import all_exercises
 from coursekit.exercises.model import Case, Exercise
+from coursekit.grading.bank import Bank, BankError, exercises_of, exposure, load_bank, with_bank
 from coursekit.grading.calls import applicable_rules
 from coursekit.grading.compare import case_name, contract, judge, tally
 from coursekit.grading.copies import reference_copies
@@ -48,6 +49,7 @@ from coursekit.grading.printable import printable
 from coursekit.grading.roster import Entry, Roster, read_class
 from coursekit.grading.sandbox import CellNote, ExerciseRequest, ExerciseRun, Failure, Limits, Sandbox, SubmissionRun
 from coursekit.grading.submissions import Notebook, Unreadable, parse_shard, read_notebook
+from coursekit.grading.withhold import describe
 
 __all__ = ["GradeReport", "grade"]
 
@@ -233,14 +235,14 @@ def _answer_flags(notebook: Notebook, specs: Sequence[_Spec], run: SubmissionRun
 def _not_read(entry: Entry, specs: Sequence[_Spec], assignment: str) -> StudentResult:
     return StudentResult(entry.student, assignment, entry.source, "", 0.0,
                          float(sum(s.exercise.points for s in specs)), _not_graded(specs, entry.problem),
-                         problem=entry.problem).cleaned()
+                         problem=entry.problem, flags=entry.flags, lms_id=entry.lms_id).cleaned()
 
 
 def _for(entry: Entry, result: StudentResult) -> StudentResult:
     """A graded result as it belongs to `entry`: its id, source, unread files, and the entry's flags (identical
     files) before the answers' own (copied references)."""
     return dataclasses.replace(result, student=entry.student, source=entry.source, unread=entry.unread,
-                               flags=entry.flags + result.flags).cleaned()
+                               flags=entry.flags + result.flags, lms_id=entry.lms_id).cleaned()
 
 
 def _failures(results: Sequence[StudentResult]) -> tuple[tuple[str, str], ...]:
@@ -288,26 +290,49 @@ def _slice(shard: str | None) -> str:
 def grade(*, submissions: Path | str, out: Path | str, workers: int | None = None, seed: int | None = None,
           assignment: str | None = None, shard: str | tuple[int, int] | None = None, gradescope: bool = False,
           limits: Limits | None = None, progress: bool = True, sandbox: Sandbox | None = None,
-          stream: TextIO | None = None) -> GradeReport:
-    """Grade every submission in `submissions` into `out`; resumes from `out`'s journal. See the module doc.
+          stream: TextIO | None = None, bank: Path | str | Bank | None = None) -> GradeReport:
+    """Grade every submission in `submissions` (a folder or an LMS's zip) into `out`; resumes from `out`'s journal.
 
-    Raises FolderBusy (coursekit.grading.journal) while another grader writes `out`.
+    `bank` is an instructor's private bank (`coursekit.grading.bank`): its exercises are added to
+    the course's, or replace those of the same id, for this run. Raises FolderBusy
+    (coursekit.grading.journal) while another grader writes `out`, BankError for an unusable bank.
     """
     start = time.monotonic()
     out = Path(out)
     shard_pair = None if shard is None else parse_shard(shard if isinstance(shard, str) else "/".join(map(str, shard)))
-    roster = read_class(Path(submissions), known=notebooks(), assignment=assignment, shard=shard_pair)
-    exercises = by_notebook(roster.assignment)
+    private = bank if isinstance(bank, Bank) or bank is None else load_bank(bank)
+    course = with_bank(all_exercises(), private)
+    roster = read_class(Path(submissions), known=sorted({e.notebook for e in course}), assignment=assignment,
+                        shard=shard_pair)
+    exercises = exercises_of(roster.assignment, course)
     _check_out(roster.root, out)
+    if private is not None and sandbox is not None and \
+            {d["id"] for d in sandbox.private} != {e.id for e in private.exercises}:
+        raise BankError("the sandbox given to grade() was not started with this bank's exercises: pass "
+                        "Sandbox(private=[describe(e) for e in bank.exercises], hidden=[bank.path]), or no sandbox.")
     with hold(out):
         return _grade_held(roster, out, start=start, exercises=exercises, workers=workers, seed=seed,
                            shard=shard_pair, gradescope=gradescope, limits=limits, progress=progress, sandbox=sandbox,
-                           stream=stream if stream is not None else sys.stderr)
+                           stream=stream if stream is not None else sys.stderr, bank=private)
+
+
+def _specs(exercises: Sequence[Exercise], seed: int, bank: Bank | None) -> list[_Spec]:
+    private = {e.id for e in bank.exercises} if bank else set()
+    specs = []
+    for exercise in exercises:
+        try:
+            specs.append(_Spec.build(exercise, seed))
+        except Exception as exc:  # noqa: BLE001 - only an instructor's private exercise can fail here
+            if exercise.id not in private:
+                raise
+            raise BankError(f"private exercise {exercise.id!r}: its cases for --seed {seed} could not be built "
+                            f"({type(exc).__name__}: {printable(exc)})") from None
+    return specs
 
 
 def _grade_held(roster: Roster, out: Path, *, start: float, exercises: Sequence[Exercise], workers: int | None,
                 seed: int | None, shard: tuple[int, int] | None, gradescope: bool, limits: Limits | None,
-                progress: bool, sandbox: Sandbox | None, stream: TextIO) -> GradeReport:
+                progress: bool, sandbox: Sandbox | None, stream: TextIO, bank: Bank | None) -> GradeReport:
     assignment = roster.assignment
     shard_text = f"{shard[0]}/{shard[1]}" if shard else None
     previous = _previous_meta(out)
@@ -316,17 +341,19 @@ def _grade_held(roster: Roster, out: Path, *, start: float, exercises: Sequence[
     _check_previous(previous, out, assignment=assignment, seed=seed, shard=shard_text)
     limits = sandbox.limits if sandbox is not None else (limits or Limits())
     workers = max(1, workers or len(os.sched_getaffinity(0)))
-    specs = [_Spec.build(ex, seed) for ex in exercises]
+    specs = _specs(exercises, seed, bank)
     config = {"assignment": assignment, "seed": seed, "limits": dataclasses.asdict(limits), "grader": GRADER_VERSION,
               "coursekit": coursekit.__version__, "exercises": [[s.exercise.id, s.exercise.points, len(s.cases)]
-                                                                for s in specs]}
-    meta = {"assignment": assignment, "seed": seed, "shard": shard_text,
+                                                                for s in specs],
+              **({"bank": bank.sha256} if bank else {})}
+    meta = {"assignment": assignment, "seed": seed, "shard": shard_text, "layout": roster.layout,
             "exercises": [{"id": s.exercise.id, "title": s.exercise.title, "points": s.exercise.points,
                            "cases": len(s.cases)} for s in specs],
             "max_total": float(sum(s.exercise.points for s in specs)), "limits": dataclasses.asdict(limits),
             "coursekit_version": coursekit.__version__, "isolation": previous.get("isolation", []),
             "sandbox_warnings": previous.get("sandbox_warnings", []),
-            "skipped": [[printable(name), printable(why)] for name, why in roster.skipped]}
+            "skipped": [[printable(name), printable(why)] for name, why in roster.skipped],
+            **({"bank": bank.meta()} if bank else {})}
     write_started(out, meta)  # the seed is on disk before anything is graded: a killed run resumes with it
     journal = Journal(out / JOURNAL)
     results: dict[str, StudentResult] = {}
@@ -349,7 +376,15 @@ def _grade_held(roster: Roster, out: Path, *, start: float, exercises: Sequence[
     bar = _Progress(sum(len(v) for v in todo.values()), stream=stream if progress else None,
                     label=f"grading {assignment}")
     owned = sandbox is None and bool(todo)
-    box = Sandbox(limits=limits) if owned else sandbox
+    box = Sandbox(limits=limits, private=[describe(e) for e in bank.exercises] if bank else (),
+                  hidden=[bank.path] if bank else ()) if owned else sandbox
+    exposed = exposure(bank, namespaced=box.namespaced) if bank and box is not None else ""
+    if exposed:
+        if owned and box is not None:
+            box.close()
+        raise BankError(f"--bank is not used here: {exposed}. Grade with a private bank on a machine where "
+                        "`coursekit grade` reports namespaces in gradebook.meta.json's isolation (Linux with user "
+                        "namespaces, or as root).")
     slots = threading.local()
     # `workers` submissions compute at once; as many more may wait out a sleeping worker's time limit
     cores = Cores(workers)

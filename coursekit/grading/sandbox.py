@@ -70,9 +70,12 @@ def remove_stale_folders(parent: Path | None = None) -> list[Path]:
 class Sandbox:
     """A warm zygote that forks a confined worker per try; safe to share between threads."""
 
-    def __init__(self, *, limits: Limits | None = None, hidden: Sequence[Path] = ()) -> None:
+    def __init__(self, *, limits: Limits | None = None, hidden: Sequence[Path] = (),
+                 private: Sequence[dict[str, Any]] = ()) -> None:
         self.limits = limits or Limits()
         self._hidden = [str(Path(p).resolve()) for p in hidden]
+        # an instructor's private exercises, as `coursekit.grading.withhold.describe` reduces them
+        self.private: tuple[dict[str, Any], ...] = tuple(private)
         self._lock = threading.Lock()
         remove_stale_folders()
         self._tmp = Path(tempfile.mkdtemp(prefix=f"{FOLDER_PREFIX}{os.getpid()}-"))
@@ -109,7 +112,7 @@ class Sandbox:
         config = {"mount_point": str(self._tmp / "root"), "fallback_root": str(self._tmp / "work"),
                   "uid_base": uid_base, "hidden": [str(Path(coursekit.exercises.__file__).resolve().parent),
                                                    *self._hidden],
-                  "limits": dataclasses.asdict(self.limits)}
+                  "limits": dataclasses.asdict(self.limits), "private": list(self.private)}
         try:
             send(control, config)
             ready, _ = receive(control, deadline=time.monotonic() + 180)
