@@ -18,12 +18,13 @@ $(STAMP): pyproject.toml scripts/bootstrap.sh scripts/install_torch.sh
 lab: $(STAMP)
 	$(VENV)/bin/coursekit lab
 
-## make test: install everything, then ruff, unit tests, nbval (strict) on every notebook, the book, browser and Binder tests
+## make test: install everything, then ruff, mypy, unit tests, nbval (strict) on every notebook, the book, browser and Binder tests
 test: $(STAMP)
 	bash scripts/run_tests.sh $(VENV)
 
 lint: $(STAMP)
 	$(PY) -m ruff check coursekit tests benchmarks scripts book
+	$(PY) -m mypy
 
 unit: $(STAMP)
 	$(PYTEST) -n 2 -m "not browser and not binder" tests

@@ -111,7 +111,7 @@ class _Recorder:
         nodes = [StepNode(0, "output", self.out_label, tuple(self.output.shape))]
         for t in self.tensors:
             if t.node is None:
-                heard = sum(inp is t for r in self.ran for inp in r.node.inputs)
+                heard = sum(inp is t for r in self.ran if r.node is not None for inp in r.node.inputs)
                 nodes.append(StepNode(self.index[t], "leaf", self.leaf_label[t], tuple(t.shape),
                                       uses=self.uses[t], heard=heard))
             else:
@@ -133,10 +133,12 @@ def backward_steps(output: Tensor, *, names: Mapping[str, Tensor] | None = None,
     steps = [recorder.snapshot("before backward: every saved value is held")]
 
     def hook(t: Tensor) -> None:
+        node = t.node
+        assert node is not None, "the engine calls the hook only for tensors an operation made"
         recorder.ran.append(t)
-        freed = ", ".join(t.node.saved_names) if t.node.freed and t.node.saved_names else ""
-        what = f"freed {freed}" if freed else ("kept its saved values" if t.node.saved_names else "saved nothing")
-        steps.append(recorder.snapshot(f"{len(recorder.ran)}. {t.node.label}'s VJP ran: {what}", current=t))
+        freed = ", ".join(node.saved_names) if node.freed and node.saved_names else ""
+        what = f"freed {freed}" if freed else ("kept its saved values" if node.saved_names else "saved nothing")
+        steps.append(recorder.snapshot(f"{len(recorder.ran)}. {node.label}'s VJP ran: {what}", current=t))
 
     backward(output, retain_graph=retain_graph, hook=hook)
     if second_pass:
@@ -146,7 +148,8 @@ def backward_steps(output: Tensor, *, names: Mapping[str, Tensor] | None = None,
         except GraphFreedError:
             # the walk stopped at the first node (in its order) whose VJP needed values already freed
             stuck = next(t for t in recorder.tensors if t.node is not None and t not in recorder.ran)
-            steps.append(recorder.snapshot(f"2nd backward: {stuck.node.label}'s saved values are gone",
+            label = stuck.node.label if stuck.node is not None else "?"
+            steps.append(recorder.snapshot(f"2nd backward: {label}'s saved values are gone",
                                            current=stuck, failed=True))
         else:
             steps.append(recorder.snapshot("2nd backward: it ran (nothing it needed was freed)"))

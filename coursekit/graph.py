@@ -190,6 +190,7 @@ def graph_data(outputs: torch.Tensor | Sequence[torch.Tensor], *, names: Mapping
         if id(fn) in index:
             return index[id(fn)]
         keep.append(fn)
+        entry: dict[str, Any]
         if type(fn).__name__ == "AccumulateGrad":
             var = fn.variable
             entry = {"kind": "leaf", "label": labels.get(id(var), "leaf"), "op": "AccumulateGrad",

@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# The whole suite, as `make test` runs it: ruff, unit tests, nbval (strict) on every notebook,
+# The whole suite, as `make test` runs it: ruff, mypy, unit tests, nbval (strict) on every notebook,
 # the book's build, the browser test (JupyterLab and the book) and the Binder test.
 # Every step runs; the exit code is non-zero if any failed.
 set -uo pipefail
@@ -29,6 +29,7 @@ step() {
 mapfile -t notebooks < <(ls notebooks/*.ipynb 2>/dev/null | sort)
 
 step "ruff" "$py" -m ruff check coursekit tests benchmarks scripts book
+step "mypy (the package's types)" "$py" -m mypy
 step "unit tests" "$py" -m pytest -n 2 -m "not browser and not binder" tests
 if [ ${#notebooks[@]} -eq 0 ]; then
     echo "no notebooks found under notebooks/"; failed+=("nbval"); summary+=("FAILED  nbval (no notebooks)")

@@ -101,6 +101,7 @@ def sgd_steps(w0: torch.Tensor, x: torch.Tensor, y: torch.Tensor, lr: float, ste
     for _ in range(steps):
         loss = ((x @ w - y) ** 2).mean()
         loss.backward()
+        assert w.grad is not None  # backward filled it: w is a leaf that requires grad
         with torch.no_grad():
             w -= lr * w.grad
         w.grad = None  # backward adds to .grad, so clear it before the next step

@@ -58,7 +58,7 @@ def reference_source(exercise: Exercise) -> str:
                 if obj.__name__ != name:
                     aliases.append(f"{name} = {obj.__name__}")
             elif getattr(sys.modules.get(getattr(obj, "__module__", ""), None), getattr(obj, "__qualname__", ""),
-                         None) is obj:
+                         None) is obj and obj is not None:
                 imports.append(f"from {obj.__module__} import {obj.__qualname__} as {name}")
             else:
                 imports.append(f"{name} = {obj!r}")

@@ -26,12 +26,14 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, TextIO
 
+from tqdm import tqdm
+
 import coursekit
 from coursekit.exercises import all_exercises
 from coursekit.exercises.model import Case, Exercise
 from coursekit.grading.bank import Bank, BankError, exercises_of, exposure, load_bank, with_bank
 from coursekit.grading.calls import applicable_rules
-from coursekit.grading.compare import case_name, contract, judge, tally
+from coursekit.grading.compare import NOT_ATTEMPTED, NOT_ATTEMPTED_HANDED_IN, case_name, contract, judge, tally
 from coursekit.grading.copies import reference_copies
 from coursekit.grading.cores import Claim, Cores
 from coursekit.grading.gradebook import (
@@ -111,35 +113,11 @@ class GradeReport:
         return "\n".join(lines)
 
 
-class _Progress:
-    """A one-line progress bar with rate and ETA on stderr (a line every few seconds when not a terminal)."""
-
-    def __init__(self, total: int, *, stream: TextIO | None, label: str) -> None:
-        self.total, self.stream, self.label = total, stream, label
-        self.done = 0
-        self.start = time.monotonic()
-        self.last = 0.0
-        self.tty = bool(stream is not None and stream.isatty())
-        self._lock = threading.Lock()
-
-    def step(self) -> None:
-        with self._lock:
-            self.done += 1
-            now = time.monotonic()
-            if self.stream is None or (now - self.last < (0.1 if self.tty else 5.0) and self.done < self.total):
-                return
-            self.last = now
-            elapsed = now - self.start
-            rate = self.done / elapsed if elapsed > 0 else 0.0
-            eta = (self.total - self.done) / rate if rate > 0 else 0.0
-            filled = int(30 * self.done / max(self.total, 1))
-            share = 100 * self.done / max(self.total, 1)
-            line = (f"{self.label} {self.done}/{self.total} [{'#' * filled}{'.' * (30 - filled)}] "
-                    f"{share:3.0f}%  {rate:5.1f}/s  ETA {int(eta) // 60}:{int(eta) % 60:02d}")
-            self.stream.write(("\r" + line) if self.tty else line + "\n")
-            if self.tty and self.done == self.total:
-                self.stream.write("\n")
-            self.stream.flush()
+def _progress_bar(total: int, *, stream: TextIO | None, label: str) -> tqdm:
+    """tqdm's bar with rate and ETA on `stream` (redrawn often on a terminal, a line every 5 s in a log)."""
+    tty = bool(stream is not None and stream.isatty())
+    return tqdm(total=total, file=stream, desc=printable(label), unit=" notebooks", disable=stream is None,
+                mininterval=0.1 if tty else 5.0, dynamic_ncols=tty, ascii=not tty, leave=True)
 
 
 def _defining_cell(exercise_id: str, notebook: Notebook) -> int | None:
@@ -159,7 +137,8 @@ def _over_limit(failure: Failure | None) -> bool:
 
 def _score(spec: _Spec, run: ExerciseRun, notebook: Notebook, cells: dict[int, CellNote]) -> ExerciseResult:
     ex = spec.exercise
-    base = {"id": ex.id, "title": ex.title, "max_points": ex.points, "total": len(spec.cases), "note": contract(ex)}
+    base: dict[str, Any] = {"id": ex.id, "title": ex.title, "max_points": ex.points, "total": len(spec.cases),
+                            "note": contract(ex)}
     failure = run.failure
     if failure is not None and failure.kind == "missing":
         message = (f"Your notebook does not define `{ex.id}`: keep the name the exercise cell gives it and make "
@@ -175,7 +154,8 @@ def _score(spec: _Spec, run: ExerciseRun, notebook: Notebook, cells: dict[int, C
     for number, (case, expected, outcome) in enumerate(finished, start=1):
         verdict = judge(ex, case, expected, outcome, number=number)  # a hidden case's in the grader's words only
         if verdict.status == "not_attempted":
-            return ExerciseResult(**base, points=0.0, passed=0, status="not_attempted", message=verdict.message)
+            message = verdict.message.replace(NOT_ATTEMPTED, NOT_ATTEMPTED_HANDED_IN)  # read on a page, not in a cell
+            return ExerciseResult(**base, points=0.0, passed=0, status="not_attempted", message=message)
         verdicts.append(verdict)
         if out_of_memory is None and outcome.error is not None and outcome.error.type_name == "MemoryError":
             out_of_memory = verdict
@@ -203,7 +183,7 @@ def _not_graded(specs: Sequence[_Spec], reason: str) -> tuple[ExerciseResult, ..
 def _grade_one(sandbox: Sandbox, slot: int, data: bytes, specs: Sequence[_Spec], *, student: str, source: str,
                assignment: str, digest: str, claim: Claim | None = None) -> StudentResult:
     max_total = float(sum(s.exercise.points for s in specs))
-    common = {"student": student, "assignment": assignment, "source": source, "sha256": digest,
+    common: dict[str, Any] = {"student": student, "assignment": assignment, "source": source, "sha256": digest,
               "max_total": max_total}
     try:
         notebook = read_notebook(data)
@@ -373,8 +353,8 @@ def _grade_held(roster: Roster, out: Path, *, start: float, exercises: Sequence[
             reused += 1
         else:
             todo.setdefault(key, []).append((entry, entry.data))
-    bar = _Progress(sum(len(v) for v in todo.values()), stream=stream if progress else None,
-                    label=f"grading {assignment}")
+    bar = _progress_bar(sum(len(v) for v in todo.values()), stream=stream if progress else None,
+                        label=f"grading {assignment}")
     owned = sandbox is None and bool(todo)
     box = Sandbox(limits=limits, private=[describe(e) for e in bank.exercises] if bank else (),
                   hidden=[bank.path] if bank else ()) if owned else sandbox
@@ -397,6 +377,7 @@ def _grade_held(roster: Roster, out: Path, *, start: float, exercises: Sequence[
                 slots.slot = next(counter)
         group = todo[key]
         first, data = group[0]
+        assert box is not None  # there is work only when there is a sandbox to do it in
         with cores.claim() as claim:
             began = time.monotonic()
             result = _grade_one(box, slots.slot, data, specs, student=first.student, source=first.source,
@@ -408,7 +389,7 @@ def _grade_held(roster: Roster, out: Path, *, start: float, exercises: Sequence[
             mine = _for(entry, result)
             write_student(out, mine, gradescope=gradescope)
             results[entry.student] = mine
-            bar.step()
+            bar.update()
 
     try:
         if todo:
@@ -419,6 +400,7 @@ def _grade_held(roster: Roster, out: Path, *, start: float, exercises: Sequence[
             meta["isolation"] = list(box.isolation)
             meta["sandbox_warnings"] = list(box.warnings)
     finally:
+        bar.close()
         if owned and box is not None:
             box.close()
     book = write_gradebook(out, list(results.values()), meta, gradescope=gradescope)

@@ -83,6 +83,9 @@ NO_GRADIENT = "NoGradient"
 
 NOT_ATTEMPTED = ("Not attempted yet: replace `raise NotImplementedError` (or `None`) with your answer, "
                  "then run the exercise cell and this cell again.")
+#: the same, as the grader's feedback page says it: a page read after handing in, not a notebook cell
+NOT_ATTEMPTED_HANDED_IN = ("Not attempted: in the notebook you handed in, this exercise still holds "
+                           "`raise NotImplementedError` (or `None`), so it earned no points.")
 
 
 def _fmt_number(x: float) -> str:

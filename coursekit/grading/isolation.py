@@ -273,8 +273,8 @@ def _set_limits(limits: Limits) -> None:
             resource.setrlimit(which, value)
         except (ValueError, OSError):
             soft, hard = resource.getrlimit(which)
-            capped = tuple(min(v, hard) if hard != resource.RLIM_INFINITY else v for v in value)
-            resource.setrlimit(which, capped)
+            low, high = (min(v, hard) if hard != resource.RLIM_INFINITY else v for v in value)
+            resource.setrlimit(which, (low, high))
 
 
 def set_parent_death_signal() -> None:

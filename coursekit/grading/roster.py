@@ -88,7 +88,7 @@ def choose_assignment(labels: dict[str, set[str]], known: list[str]) -> str:
 
     Raises ValueError, naming --assignment, when no notebook has more than half of the votes.
     """
-    votes: collections.Counter[str] = collections.Counter()
+    votes: dict[str, float] = collections.defaultdict(float)
     for student_labels in labels.values():
         for label in student_labels:
             votes[label] += 1 / len(student_labels)
@@ -177,7 +177,7 @@ def _read(found: Discovery, *, known: list[str], assignment: str | None,
           shard: tuple[int, int] | None) -> Roster:
     labels = {p: label_of(p, sub, known, layout=found.layout) for sub in found.submissions for p in sub.candidates}
     if assignment is None:
-        votes = {sub.student: {labels[p] for p in sub.candidates if labels[p]} for sub in found.submissions}
+        votes = {sub.student: {label for p in sub.candidates if (label := labels[p])} for sub in found.submissions}
         assignment = choose_assignment(votes, known)
     entries, links = [], {}
     for sub in found.submissions:

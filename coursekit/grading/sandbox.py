@@ -136,6 +136,7 @@ class Sandbox:
             for attempt in range(2):
                 try:
                     reply = self._request({"op": "fork", "slot": slot})
+                    assert self._control is not None  # _request started the zygote
                     _, fds, _, _ = socket.recv_fds(self._control, 1, 1)
                     break
                 except (ChannelError, OSError) as exc:

@@ -70,7 +70,7 @@ class _Exercise:
     origin: str = ""
 
     def run(self) -> ExerciseRun:
-        done = []
+        done: list[Outcome] = []
         while len(done) in self.outcomes:  # outcomes stop where a failure did
             done.append(self.outcomes[len(done)])
         return ExerciseRun(self.request.id, tuple(done), self.failure, self.origin)
@@ -143,13 +143,13 @@ class _Submission:
                 self.raised.setdefault(index, text)
         if answer.stop is None:
             return True
-        index, why = answer.stop
+        cell, why = answer.stop
         if self.tainted:
             self.not_run(_RERUN_STOPPED)
-        elif index is None or index in self.stopped:
+        elif cell is None or cell in self.stopped:
             self.not_run(f"the notebook {why}")
         else:
-            self.stopped[index] = why
+            self.stopped[cell] = why
         return False
 
     def run_cases(self, worker: Worker) -> None:

@@ -339,7 +339,7 @@ def read_notebook(data: bytes) -> Notebook:
     cells = nb.get("cells")
     if not isinstance(cells, list):
         raise Unreadable("the file is JSON but not a notebook (no list of cells)")
-    meta = nb.get("metadata") if isinstance(nb.get("metadata"), dict) else {}
+    meta: dict[str, Any] = nb["metadata"] if isinstance(nb.get("metadata"), dict) else {}
     language = _language(meta)
     if language and language.lower() != "python":
         raise Unreadable(f"the notebook was written for the {printable(language)[:80]} kernel, not Python; it "
@@ -351,8 +351,8 @@ def read_notebook(data: bytes) -> Notebook:
     for index, cell in enumerate(cells):
         if not isinstance(cell, dict) or cell.get("cell_type") != "code":
             continue
-        cell_meta = cell.get("metadata") if isinstance(cell.get("metadata"), dict) else {}
-        tags = cell_meta.get("tags") if isinstance(cell_meta.get("tags"), list) else []
+        cell_meta: dict[str, Any] = cell["metadata"] if isinstance(cell.get("metadata"), dict) else {}
+        tags: list[Any] = cell_meta["tags"] if isinstance(cell_meta.get("tags"), list) else []
         if SKIP_TAG in tags:
             skipped.append(index)
             continue

@@ -103,14 +103,15 @@ def prepare() -> None:
     config = Config()
     config.HistoryManager.enabled = False
     shell = InteractiveShell.instance(config=config)
-    shell.system = _no_shell_command
-    shell.getoutput = lambda *args, **kwargs: SList()
+    # no shell escapes: `!cmd` and `x = !cmd` do nothing (instance attributes shadow the methods)
+    setattr(shell, "system", _no_shell_command)  # noqa: B010
+    setattr(shell, "getoutput", lambda *args, **kwargs: SList())  # noqa: B010
     for magic in ("matplotlib", "pylab"):  # keep the Agg backend: figures are never rendered
-        shell.register_magic_function(lambda line: None, "line", magic)
+        shell.register_magic_function(lambda line: None, "line", magic)  # type: ignore[arg-type]  # IPython's decorator typing
     check_module = sys.modules["coursekit.grading.check"]
     for holder in (coursekit, coursekit.grading, check_module):
-        holder.check = _skipped_check
-        holder.solution = _no_solution
+        setattr(holder, "check", _skipped_check)  # noqa: B010
+        setattr(holder, "solution", _no_solution)  # noqa: B010
     for exercise in registry.all_exercises():
         resolve_all(exercise.rules)  # imports torch.func and friends once, here, not in every worker
     withhold_references()

@@ -105,8 +105,8 @@ def step_curves(ax: Axes, curves: Mapping[str, ArrayLike], *, steps: ArrayLike |
             raise ValueError(f"{name!r} has {ys.size} values for {xs.size} steps")
         ax.plot(xs, ys, color=colors[i % len(colors)] if colors else color(i),
                 linestyle=linestyles[i % len(linestyles)] if linestyles else "-", linewidth=1.8, label=name)
-    for k, (name, values) in enumerate((levels or {}).items()):
-        ys = np.atleast_1d(np.asarray(values, dtype=np.float64))
+    for k, (name, value) in enumerate((levels or {}).items()):
+        ys = np.atleast_1d(np.asarray(value, dtype=np.float64))
         shade = level_colors[k % len(level_colors)] if level_colors else "#666666"
         for j, level in enumerate(ys):
             ax.axhline(level, color=shade, linestyle=":", linewidth=1.4, label=name if j == 0 else None, zorder=1)

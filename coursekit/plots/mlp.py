@@ -82,8 +82,8 @@ def training_curves(ax: Axes, series: Mapping[str, Sequence[float]], *, ylabel: 
     """
     if not series:
         raise ValueError("training_curves needs at least one series")
-    for i, (name, values) in enumerate(series.items()):
-        values = _as_numpy(values).astype(np.float64)
+    for i, (name, raw) in enumerate(series.items()):
+        values = _as_numpy(raw).astype(np.float64)
         values = np.where(np.isfinite(values), values, np.nan)
         ax.plot(np.arange(len(values)), values, color=color(i), linewidth=1.4, label=name)
     if hline is not None:
@@ -111,17 +111,17 @@ def layer_stats(ax: Axes, stats: Mapping[str, Sequence[float]], *, ylabel: str =
         raise ValueError("layer_stats needs at least one setting")
     if hline is not None:
         ax.axhline(hline, color=PALETTE["black"], linestyle="--", linewidth=1.0, label=hline_label, zorder=1)
-    for i, (name, values) in enumerate(stats.items()):
-        values = _as_numpy(values).astype(np.float64)
-        layers = np.arange(1, len(values) + 1)
-        ax.plot(layers, values, color=color(i), marker=_MARKERS[i % len(_MARKERS)], linewidth=1.4, label=name)
+    for i, (name, raw) in enumerate(stats.items()):
+        values = _as_numpy(raw).astype(np.float64)
+        ax.plot(np.arange(1, len(values) + 1), values, color=color(i), marker=_MARKERS[i % len(_MARKERS)],
+                linewidth=1.4, label=name)
     if logy:
         ax.set_yscale("log")
-    layers = max(len(v) for v in stats.values())
+    deepest = max(len(v) for v in stats.values())
     # every layer gets a tick up to 12 layers; beyond that, about 10 whole-number ticks
-    ax.xaxis.set_major_locator(MaxNLocator(integer=True, nbins=10) if layers > 12 else
-                               FixedLocator(np.arange(1, layers + 1)))
-    ax.set_xlim(0.5, layers + 0.5)
+    ax.xaxis.set_major_locator(MaxNLocator(integer=True, nbins=10) if deepest > 12 else
+                               FixedLocator(list(range(1, deepest + 1))))
+    ax.set_xlim(0.5, deepest + 0.5)
     style_axes(ax, title=title or f"{ylabel.capitalize()} layer by layer", xlabel="layer", ylabel=ylabel,
                legend=True)
     return ax

@@ -14,6 +14,7 @@ import torch
 from matplotlib.axes import Axes
 from matplotlib.colors import LogNorm
 from matplotlib.ticker import MaxNLocator
+from mpl_toolkits.mplot3d import Axes3D
 
 from coursekit.landscapes import Landscape, gradient
 from coursekit.plots.style import color, style_axes
@@ -166,7 +167,7 @@ def critical_points(ax: Axes, landscape: Landscape, *, legend: bool = True) -> A
 def surface(ax: Axes, fn: Fn | Landscape, *, xlim: Limits | None = None, ylim: Limits | None = None,
             n: int = 61, zlim: Limits | None = None, title: str | None = None) -> Axes:
     """f as a 3-D surface (ax must have projection='3d'), optionally clipped to zlim."""
-    if getattr(ax, "name", "") != "3d":
+    if not isinstance(ax, Axes3D):
         raise ValueError("surface() needs a 3-D Axes: create it with projection='3d'")
     X, Y, Z = grid(fn, xlim=xlim, ylim=ylim, n=n)
     if zlim is not None:

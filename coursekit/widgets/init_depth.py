@@ -120,7 +120,8 @@ def _profile(init: str, activation: str, depth: int, std: float, width: int, bat
         v = torch.randn(batch, width, generator=gen, dtype=torch.float64)
         (h * v).sum().backward()
     forward = np.array([o.detach().std().item() for o in outputs])
-    backward = np.array([o.grad.std().item() for o in outputs])
+    backward = np.array([o.grad.std().item() for o in outputs if o.grad is not None])
+    assert len(backward) == len(outputs), "every layer's output kept its gradient (retain_grad)"
     return DepthProfile(forward, backward, std)
 
 

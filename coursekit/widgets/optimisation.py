@@ -31,8 +31,9 @@ _LR_NEAR_BOUNDS = (0.15, 0.18, 0.19, 0.21, 0.22, 0.25, 0.28, 0.32, 0.35, 0.38, 0
 _GAP_FLOOR = 1e-16
 # Speed: titles get an explicit y (automatic placement measures every tick label on each redraw), and
 # log axes get no minor ticks (their labels cost more to draw than the rest of a panel).
-_KIND_MARKERS = {"minimum": ("o", "green"), "saddle": ("X", "orange"), "maximum": ("^", "vermillion"),
-                 "degenerate": ("D", "purple")}
+_KIND_MARKERS: dict[landscapes.Kind, tuple[str, str]] = {
+    "minimum": ("o", "green"), "saddle": ("X", "orange"), "maximum": ("^", "vermillion"),
+    "degenerate": ("D", "purple")}
 
 
 @dataclass(frozen=True)
@@ -121,7 +122,7 @@ class _ContourPanel:
             X, Y, Z, levels = _contour_grid(name)
             self.artists = [self.ax.contour(X, Y, Z, levels=levels, colors="#8a8a8a", linewidths=0.7)]
             for kind, (marker, key) in _KIND_MARKERS.items():
-                pts = np.array(lsc.points(kind)).reshape(-1, 2)
+                pts = np.array(lsc.points(kind), dtype=np.float64).reshape(-1, 2)
                 if len(pts):
                     self.artists += self.ax.plot(pts[:, 0], pts[:, 1], marker, ls="none", color=color(key),
                                                  ms=8, mec="black", mew=0.6, zorder=1)

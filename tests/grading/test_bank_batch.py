@@ -38,3 +38,5 @@ def test_reference_scores_full_marks_and_stub_scores_zero(tmp_path, sandbox, ass
     stub = json.loads((out / "results" / "stub.json").read_text())
     assert float(rows["stub"]["total"]) == 0
     assert [e["status"] for e in stub["exercises"]] == ["not_attempted"] * len(exercises)
+    page = (out / "feedback" / "stub.html").read_text()  # read after handing in: no "run this cell again"
+    assert "in the notebook you handed in" in page and "this cell again" not in page

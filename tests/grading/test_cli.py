@@ -65,7 +65,7 @@ def test_the_command_grades_a_small_class_end_to_end(tmp_path):
     assert any(line.split()[:1] == ["cy"] and "scale_and_shift: over the time or memory limit" in line
                for line in lines)
     assert any(line.split()[:1] == ["dee"] and "not valid notebook JSON" in line for line in lines)
-    assert "grading 00_start_here 4/4" in done.stderr  # the progress bar
+    assert "grading 00_start_here" in done.stderr and "4/4" in done.stderr  # the progress bar (tqdm's)
     with open(out / "gradebook.csv", newline="") as handle:
         rows = {row["student"]: row for row in csv.DictReader(handle)}
     assert list(rows) == ["ada", "ben", "cy", "dee"]
