@@ -120,8 +120,8 @@ def _name_problem(name: str) -> str:
     parts = name.split("/")
     if ".." in parts:
         return "its name climbs out of the archive's folder (`..`); such members are never unpacked"
-    if len(parts) > MAX_DEPTH:
-        return f"its name nests {len(parts)} folders deep, over the limit of {MAX_DEPTH}"
+    if len(parts) - 1 > MAX_DEPTH:
+        return f"its name nests {len(parts) - 1} folders deep, over the limit of {MAX_DEPTH}"
     if any(len(os.fsencode(p)) > 255 for p in parts):
         return "a part of its name is longer than 255 bytes"
     return ""
@@ -185,8 +185,8 @@ def _judge(infos: list[zipfile.ZipInfo]) -> tuple[list[tuple[zipfile.ZipInfo, st
             problem = (f"the metadata file is {info.file_size / 2**20:,.0f} MB, over the "
                        f"{_METADATA_BYTES // 2**20} MB limit")
         problem = problem or _size_problem(info)
-        if problem:
-            others.append(Member(clean or shown, reason=problem, refused=True, modified=_modified(info)))
+        if problem:  # named as the zip names it: a cleaned name could pass for another member
+            others.append(Member(shown, reason=problem, refused=True, modified=_modified(info)))
         else:
             todo.append((info, clean))
     return todo, others

@@ -25,6 +25,7 @@ submission is graded.
 
 from __future__ import annotations
 
+import difflib
 import hashlib
 import importlib.util
 import os
@@ -39,7 +40,8 @@ from coursekit.exercises.model import Exercise
 from coursekit.grading.plain import Array, FunctionRef, Other, encode
 from coursekit.grading.printable import printable
 
-__all__ = ["Bank", "BankError", "exercises_of", "exposure", "load_bank", "with_bank"]
+__all__ = ["Bank", "BankError", "check_sandbox", "exercises_of", "exposure", "load_bank", "refuse_if_exposed",
+           "with_bank"]
 
 _CHECK_SEED = 0  # hidden cases are drawn once at load time too, so a broken generator is caught up front
 
@@ -94,7 +96,7 @@ def _where(exc: BaseException, files: tuple[Path, ...]) -> str:
 def _plain_only(value: Any) -> str:
     """What in an encoded case input could not travel to the worker, or ""."""
     if isinstance(value, Other):
-        return f"a {value.type_name}"
+        return f"an object of type {value.type_name}"
     if isinstance(value, FunctionRef):
         try:
             functions.lookup(value.name)
@@ -191,8 +193,25 @@ def exercises_of(notebook: str, exercises: list[Exercise]) -> list[Exercise]:
     found = [e for e in exercises if e.notebook == notebook]
     if not found:
         known = sorted({e.notebook for e in exercises})
-        raise registry.UnknownExerciseError(f"No exercises for notebook {notebook!r}. Known: {', '.join(known)}.")
+        close = difflib.get_close_matches(notebook, known, n=1)
+        hint = f" Did you mean {close[0]!r}?" if close else f" Known: {', '.join(known)}."
+        raise registry.UnknownExerciseError(f"No exercises for notebook {notebook!r}.{hint}")
     return found
+
+
+def check_sandbox(bank: Bank, held: list[str]) -> None:
+    """Refuse a sandbox (given to grade()) whose zygote was not told this bank's exercises."""
+    if sorted(held) != sorted(e.id for e in bank.exercises):
+        raise BankError("the sandbox given to grade() was not started with this bank's exercises: pass "
+                        "Sandbox(private=[describe(e) for e in bank.exercises], hidden=[bank.path]), or no sandbox.")
+
+
+def refuse_if_exposed(bank: Bank, *, namespaced: bool) -> None:
+    """Raise BankError when the grading worker could read the bank's files on this machine."""
+    exposed = exposure(bank, namespaced=namespaced)
+    if exposed:
+        raise BankError(f"--bank is not used here: {exposed}. Grade with a private bank on a machine where the "
+                        "workers get namespaces (gradebook.meta.json's isolation lists them), or as root.")
 
 
 def exposure(bank: Bank, *, namespaced: bool) -> str:

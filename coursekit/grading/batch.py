@@ -31,7 +31,7 @@ from tqdm import tqdm
 import coursekit
 from coursekit.exercises import all_exercises
 from coursekit.exercises.model import Case, Exercise
-from coursekit.grading.bank import Bank, BankError, exercises_of, exposure, load_bank, with_bank
+from coursekit.grading.bank import Bank, BankError, check_sandbox, exercises_of, load_bank, refuse_if_exposed, with_bank
 from coursekit.grading.calls import applicable_rules
 from coursekit.grading.compare import NOT_ATTEMPTED, NOT_ATTEMPTED_HANDED_IN, case_name, contract, judge, tally
 from coursekit.grading.copies import reference_copies
@@ -286,10 +286,8 @@ def grade(*, submissions: Path | str, out: Path | str, workers: int | None = Non
                         shard=shard_pair)
     exercises = exercises_of(roster.assignment, course)
     _check_out(roster.root, out)
-    if private is not None and sandbox is not None and \
-            {d["id"] for d in sandbox.private} != {e.id for e in private.exercises}:
-        raise BankError("the sandbox given to grade() was not started with this bank's exercises: pass "
-                        "Sandbox(private=[describe(e) for e in bank.exercises], hidden=[bank.path]), or no sandbox.")
+    if private is not None and sandbox is not None:
+        check_sandbox(private, [d["id"] for d in sandbox.private])
     with hold(out):
         return _grade_held(roster, out, start=start, exercises=exercises, workers=workers, seed=seed,
                            shard=shard_pair, gradescope=gradescope, limits=limits, progress=progress, sandbox=sandbox,
@@ -358,13 +356,13 @@ def _grade_held(roster: Roster, out: Path, *, start: float, exercises: Sequence[
     owned = sandbox is None and bool(todo)
     box = Sandbox(limits=limits, private=[describe(e) for e in bank.exercises] if bank else (),
                   hidden=[bank.path] if bank else ()) if owned else sandbox
-    exposed = exposure(bank, namespaced=box.namespaced) if bank and box is not None else ""
-    if exposed:
+    try:
+        if bank is not None and box is not None:
+            refuse_if_exposed(bank, namespaced=box.namespaced)
+    except BankError:
         if owned and box is not None:
             box.close()
-        raise BankError(f"--bank is not used here: {exposed}. Grade with a private bank on a machine where "
-                        "`coursekit grade` reports namespaces in gradebook.meta.json's isolation (Linux with user "
-                        "namespaces, or as root).")
+        raise
     slots = threading.local()
     # `workers` submissions compute at once; as many more may wait out a sleeping worker's time limit
     cores = Cores(workers)

@@ -21,7 +21,7 @@ from coursekit.grading.plain import Array, FunctionRef, Other, encode
 __all__ = ["NO_GRADIENT", "ErrorInfo", "Outcome", "Verdict", "case_name", "compare", "contract", "describe_call",
            "judge", "recognise", "tally"]
 
-Status = Literal["pass", "fail", "not_attempted", "error", "usage"]
+Status = Literal["pass", "fail", "not_attempted", "error", "usage", "private"]
 
 
 @dataclass(frozen=True)

@@ -96,8 +96,11 @@ def _with_refused(found: Discovery, members: list[Member], base: Path) -> Discov
 def _plain(members: list[Member], root: Path, shown: Path) -> Discovery:
     files, folders = tops([m for m in members if not m.name.startswith("__MACOSX/")])
     base = root
-    if not files and len(folders) == 1:  # a zipped folder: `zip -r class.zip class/`
-        base = root / next(iter(folders))
+    if not files and len(folders) == 1:  # a zipped folder (`zip -r class.zip class/`) of a flat class or a course
+        wrapper = next(iter(folders))
+        inside = [m.name[len(wrapper) + 1:] for m in members if m.name.startswith(wrapper + "/")]
+        if any("/" not in n and n.endswith(SUFFIX) for n in inside) or any(n.startswith("submitted/") for n in inside):
+            base = root / wrapper
     try:
         found = discover(base)
     except FileNotFoundError:

@@ -221,11 +221,11 @@ def _metadata(members: list[Member], root: Path) -> tuple[dict[str, Any], str]:
 
 
 def _submitters(info: Any) -> list[dict[str, str]]:
-    people = info.get(":submitters:") if isinstance(info, dict) else None
+    people = info.get(":submitters") if isinstance(info, dict) else None
     found = []
     for person in people if isinstance(people, list) else []:
         if isinstance(person, dict):
-            entry = {k: str(person.get(f":{k}:") or "").strip() for k in ("name", "sid", "email")}
+            entry = {k: str(person.get(f":{k}") or "").strip() for k in ("name", "sid", "email")}
             if any(entry.values()):
                 found.append(entry)
     return found
@@ -246,7 +246,7 @@ def _gradescope(members: list[Member], root: Path) -> Discovery:
     for folder in folders:
         info = meta.get(folder)
         people = _submitters(info)
-        created = _created(info.get(":created_at:")) if isinstance(info, dict) else 0.0
+        created = _created(info.get(":created_at")) if isinstance(info, dict) else 0.0
         if not people:
             match = GRADESCOPE.match(folder)
             claims.setdefault(student_id(folder), []).append((created, folder, match["id"] if match else "", []))
@@ -301,12 +301,15 @@ def recognise(members: list[Member], root: Path) -> Discovery | None:
     skipped = [(m.name, _MACOS) for m in members if m.name.startswith("__MACOSX/") or
                m.name.rsplit("/", 1)[-1] == ".DS_Store"]
     members = [m for m in members if not (m.name.startswith("__MACOSX/") or m.name.rsplit("/", 1)[-1] == ".DS_Store")]
-    layout = _layout(members)
-    files, folders = tops(members)
+    trusted = [m for m in members if not m.refused]  # a refused member's name is no evidence of the layout
+    layout = _layout(trusted)
+    files, folders = tops(trusted)
     if layout is None and not files and len(folders) == 1:  # Gradescope's assignment_<id>_export/, or any wrapper
         wrapper = next(iter(folders))
+        skipped += [(m.name, m.reason or "outside the download's folder") for m in members
+                    if not m.name.startswith(wrapper + "/")]
         members, root = _under(members, wrapper), root / wrapper
-        layout = _layout(members)
+        layout = _layout([m for m in members if not m.refused])
     if layout is None:
         return None
     found = {"canvas": _canvas, "moodle": _moodle, "gradescope": _gradescope}[layout](members, root)

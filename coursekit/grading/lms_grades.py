@@ -8,7 +8,7 @@ download puts in every file name, so the SIS columns may stay empty.
 
 `canvas.csv` has one row per student whose Canvas user id is known (not the anonymous ids of
 an anonymously graded assignment); a student whose notebook could not be graded at all gets an
-empty score, which Canvas leaves as it is, rather than a 0.
+empty score rather than a 0, so the instructor decides what it is worth.
 """
 
 from __future__ import annotations
