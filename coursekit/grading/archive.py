@@ -212,10 +212,10 @@ class _MemberRefused(Exception):
 
 def _unpack(archive: zipfile.ZipFile, info: zipfile.ZipInfo, target: Path, budget: list[int]) -> None:
     """Stream one member into a new file, counting bytes against its header and the archive's budget."""
-    fd = os.open(target, os.O_WRONLY | os.O_CREAT | os.O_EXCL | os.O_NOFOLLOW | os.O_CLOEXEC, 0o600)
+    sink = os.fdopen(os.open(target, os.O_WRONLY | os.O_CREAT | os.O_EXCL | os.O_NOFOLLOW | os.O_CLOEXEC, 0o600), "wb")
     written = 0
     try:
-        with archive.open(info) as source, os.fdopen(fd, "wb") as sink:
+        with sink, archive.open(info) as source:  # the file is closed even when the member cannot be opened
             while chunk := source.read(_CHUNK):
                 written += len(chunk)
                 budget[0] -= len(chunk)

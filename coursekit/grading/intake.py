@@ -137,11 +137,18 @@ def opened(path: Path | str) -> Iterator[Discovery]:
                              "notebooks, or the zip the LMS gave you.")
         with unpacked(path) as archive:
             members = list(archive.members)
-            yield recognise(members, archive.root) or _plain(members, archive.root, path)
+            yield _some(recognise(members, archive.root) or _plain(members, archive.root, path), path)
         return
     if path.is_dir() and _looks_like_lms(path):
         found = recognise(_listing(Path(os.path.realpath(path))), Path(os.path.realpath(path)))
         if found is not None:
-            yield found
+            yield _some(found, path)
             return
     yield discover(path)
+
+
+def _some(found: Discovery, path: Path) -> Discovery:
+    if not found.submissions:
+        raise FileNotFoundError(f"No submissions found in {printable(path)}: its {found.layout} layout names no "
+                                "student's files.")
+    return found

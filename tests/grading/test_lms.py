@@ -291,3 +291,9 @@ def test_a_file_that_is_not_a_zip_is_refused_with_what_to_pass(tmp_path):
     (tmp_path / "notes.ipynb").write_text(json.dumps(notebook([FIRST, SHIFT_FIRST])))
     with pytest.raises(ValueError, match="is a file but not a zip: pass the folder"):
         read_class(tmp_path / "notes.ipynb", known=notebooks())
+
+
+def test_an_lms_download_that_names_no_student_is_refused(tmp_path):
+    archive = write_zip(tmp_path / "export.zip", [("assignment_1_export/submission_metadata.yml", b"{}\n")])
+    with pytest.raises(FileNotFoundError, match="No submissions found in .*export.zip: its gradescope layout names no"):
+        read_class(archive, known=notebooks())
