@@ -94,10 +94,13 @@ class GradeReport:
     isolation: tuple[str, ...] = ()
     skipped: tuple[tuple[str, str], ...] = ()  # (entry, why) in the submissions folder that are not submissions
     not_read: int = 0  # rows for entries that could not be read at all (a FIFO, a link out, ...)
+    layout: str = ""  # what the submissions were: flat, nbgrader, or an LMS's download (canvas, moodle, gradescope)
 
     def __repr__(self) -> str:
         read = f", {self.not_read} could not be read" if self.not_read else ""
-        lines = [f"Graded {self.assignment} for {self.students} students (seed {self.seed}): {self.graded} graded now, "
+        lms = {"canvas": "Canvas", "moodle": "Moodle", "gradescope": "Gradescope"}.get(self.layout)
+        students = f"{self.students} students" + (f" of a {lms} download" if lms else "")
+        lines = [f"Graded {self.assignment} for {students} (seed {self.seed}): {self.graded} graded now, "
                  f"{self.reused} taken from the journal{read}, {self.seconds:.1f} s.",
                  f"Gradebook: {printable(self.gradebook)}"]
         if self.failures:
@@ -404,4 +407,4 @@ def _grade_held(roster: Roster, out: Path, *, start: float, exercises: Sequence[
     book = write_gradebook(out, list(results.values()), meta, gradescope=gradescope)
     return GradeReport(out, book, assignment, seed, len(results), sum(len(v) for v in todo.values()), reused,
                        time.monotonic() - start, _failures(list(results.values())), tuple(meta["isolation"]),
-                       roster.skipped, not_read)
+                       roster.skipped, not_read, roster.layout)

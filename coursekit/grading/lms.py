@@ -2,7 +2,8 @@
 
 `recognise(members, root)` finds the students in a listing of files (a zip's members, or a
 folder's files listed by `coursekit.grading.intake`) when their names follow the layout one of
-the three systems writes (taken from their own source code):
+the three systems writes (Canvas's and Moodle's read from their own source code, Gradescope's from
+the exports it writes):
 
 - **Canvas**, "Download Submissions": one flat zip whose files are named
   `<lastfirst>[_LATE]_<user id>_<file id>_<name as uploaded>`; `lastfirst` is the student's sortable
@@ -45,9 +46,8 @@ from coursekit.grading.submissions import (
     student_id,
 )
 
-__all__ = ["CANVAS", "GRADESCOPE", "LMS_LAYOUTS", "MOODLE", "recognise", "sorted_discovery", "tops"]
+__all__ = ["CANVAS", "GRADESCOPE", "MOODLE", "recognise", "sorted_discovery", "tops"]
 
-LMS_LAYOUTS = ("canvas", "moodle", "gradescope")
 CANVAS = re.compile(r"^(?:(?P<name>.*?)_)??(?:(?P<late>LATE)_)?(?P<user>\d+|anon_[A-Za-z0-9]+)_"
                     r"(?:(?P<file>\d+)_(?P<original>.+)|(?P<kind>text|link)\.html)$")
 MOODLE = re.compile(r"^(?P<name>.+?)_(?P<id>\d+)_assignsubmission_(?P<plugin>[A-Za-z0-9]+)(?:_(?P<original>.*))?$")

@@ -75,6 +75,7 @@ def test_a_canvas_zip_grades_each_students_latest_upload_and_keeps_the_canvas_us
     archive = canvas_zip(tmp_path / "submissions.zip")
     report = grade(submissions=archive, out=tmp_path / "out", seed=SEED, sandbox=sandbox, progress=False)
     assert report.assignment == "00_start_here" and report.students == 7
+    assert repr(report).startswith("Graded 00_start_here for 7 students of a Canvas download (seed ")
     book = rows(tmp_path / "out")
     expect = {  # student: (lms_id, source, total)
         "doejane_101": ("101", "doejane_101_5007_00_start_here-1.ipynb", "1"),
