@@ -291,6 +291,12 @@ def _layout(members: list[Member]) -> str | None:
     return None
 
 
+def _named_within(name: str) -> bool:
+    """Whether a member's name stays inside the download (no `..`, not absolute)."""
+    parts = name.split("/")
+    return not (name.startswith("/") or ".." in parts or (len(name) > 1 and name[1] == ":"))
+
+
 def _under(members: list[Member], folder: str) -> list[Member]:
     return [Member(m.name[len(folder) + 1:], m.path, m.reason, m.refused, m.modified) for m in members
             if m.name.startswith(folder + "/")]
@@ -301,7 +307,7 @@ def recognise(members: list[Member], root: Path) -> Discovery | None:
     skipped = [(m.name, _MACOS) for m in members if m.name.startswith("__MACOSX/") or
                m.name.rsplit("/", 1)[-1] == ".DS_Store"]
     members = [m for m in members if not (m.name.startswith("__MACOSX/") or m.name.rsplit("/", 1)[-1] == ".DS_Store")]
-    trusted = [m for m in members if not m.refused]  # a refused member's name is no evidence of the layout
+    trusted = [m for m in members if _named_within(m.name)]  # a name that climbs out is no evidence of a layout
     layout = _layout(trusted)
     files, folders = tops(trusted)
     if layout is None and not files and len(folders) == 1:  # Gradescope's assignment_<id>_export/, or any wrapper
@@ -309,7 +315,7 @@ def recognise(members: list[Member], root: Path) -> Discovery | None:
         skipped += [(m.name, m.reason or "outside the download's folder") for m in members
                     if not m.name.startswith(wrapper + "/")]
         members, root = _under(members, wrapper), root / wrapper
-        layout = _layout([m for m in members if not m.refused])
+        layout = _layout([m for m in members if _named_within(m.name)])
     if layout is None:
         return None
     found = {"canvas": _canvas, "moodle": _moodle, "gradescope": _gradescope}[layout](members, root)

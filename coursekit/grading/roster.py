@@ -176,6 +176,11 @@ def read_class(folder: Path, *, known: list[str], assignment: str | None = None,
 def _read(found: Discovery, *, known: list[str], assignment: str | None,
           shard: tuple[int, int] | None) -> Roster:
     labels = {p: label_of(p, sub, known, layout=found.layout) for sub in found.submissions for p in sub.candidates}
+    if assignment is None and not labels:  # every notebook was refused: say why rather than "cannot tell"
+        first = next((s for s in found.submissions if s.refused), None)
+        example = f" (e.g. {first.student}: {printable(first.refused[0][1])})" if first else ""
+        raise ValueError(f"None of the {len(found.submissions)} students' notebooks can be read{example}. Pass "
+                         "--assignment to grade the class anyway: every student then gets a row with the reason.")
     if assignment is None:
         votes = {sub.student: {label for p in sub.candidates if (label := labels[p])} for sub in found.submissions}
         assignment = choose_assignment(votes, known)

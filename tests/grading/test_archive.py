@@ -227,3 +227,13 @@ def test_the_command_refuses_a_hostile_zip_in_one_line(tmp_path, monkeypatch, ca
     assert main(["grade", str(path), "--out", str(tmp_path / "out"), "--seed", "1", "--quiet"]) == 2
     err = capsys.readouterr().err
     assert err.startswith("coursekit grade: ") and "Traceback" not in err and len(err.strip().splitlines()) == 1
+
+
+def test_a_class_whose_every_notebook_is_refused_says_why_and_grades_with_assignment(tmp_path, monkeypatch):
+    monkeypatch.setattr(archive, "MAX_NOTEBOOK_BYTES", 100)
+    path = canvas_with(tmp_path)  # both notebooks are over the (lowered) size limit
+    with pytest.raises(ValueError, match=r"None of the 2 students' notebooks can be read \(e.g. doejane_101: file too "
+                                         r"large: .* over the 0 MB limit\)\. Pass --assignment"):
+        read_class(path, known=notebooks())
+    roster = read_class(path, known=notebooks(), assignment="00_start_here")
+    assert [e.problem.split(": ", 1)[0] for e in roster.entries] == ["not read", "not read"]
