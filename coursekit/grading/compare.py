@@ -22,7 +22,7 @@ from coursekit.i18n import N_, _
 __all__ = ["NO_GRADIENT", "ErrorInfo", "Outcome", "Verdict", "case_name", "compare", "contract", "describe_call",
            "failed", "judge", "recognised", "tally"]
 
-Status = Literal["pass", "fail", "not_attempted", "error", "usage"]
+Status = Literal["pass", "fail", "not_attempted", "error", "usage", "private"]
 
 
 @dataclass(frozen=True)
