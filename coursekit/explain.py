@@ -11,6 +11,7 @@ The module itself is callable, so `coursekit.explain(err)` and `coursekit.explai
 
 from __future__ import annotations
 
+import dataclasses
 import html
 import re
 import sys
@@ -54,6 +55,11 @@ class Explanation:
     def where(self) -> str:
         return _("{notebook}, section “{section}”").format(notebook=self.notebook,
                                                             section=_(self.section).replace("`", ""))
+
+    def translated(self) -> Explanation:
+        """The same explanation with its words in the current language (what explain() returns)."""
+        return dataclasses.replace(self, title=_(self.title), why=_(self.why), fix=_(self.fix),
+                                   section=_(self.section), steps=tuple(_(step) for step in self.steps))
 
     def matches(self, text: str) -> bool:
         """Whether this explanation is about the (lower-cased) error message `text`."""
@@ -227,7 +233,7 @@ def explain(err: BaseException | str) -> Explanation | None:
         return None
     for explanation in EXPLANATIONS:
         if explanation.matches(text):
-            return explanation
+            return explanation.translated()
     return None
 
 
