@@ -67,7 +67,8 @@ def test_the_chinese_map_follows_the_chinese_notebooks():
 def test_a_chinese_map_drops_this_page_and_has_a_chinese_header(tmp_path):
     _write(tmp_path, "00_start_here", "# 00 · 从这里开始\n\n欢迎。",
            "## 课程地图\n\n| # | 笔记本 | 内容 |\n|---|---|---|\n"
-           "| 00 | `00_start_here` | 本页：环境设置，设备 |\n| 01 | `01_gradients` | 梯度，$\\nabla f$ |\n")
+           "| 00 | `00_start_here` | 本页：环境设置，设备 |\n"
+           "| 01 | [`01_gradients`](01_gradients.ipynb) | 梯度，$\\nabla f$ |\n")
     _write(tmp_path, "01_gradients", "# 01 · 梯度\n\n正文")
     lessons = course_map(tmp_path)
     assert lessons == [Lesson("00_start_here", "从这里开始", "环境设置，设备"),

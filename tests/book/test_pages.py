@@ -162,3 +162,17 @@ def test_an_unknown_language_is_refused():
 
     with pytest.raises(ValueError, match="'en', 'zh'"):
         prepare_notebook(_notebook(), binder=BINDER, download="01_x.ipynb", language="fr")
+
+
+def test_links_between_the_editions_go_to_the_other_editions_page():
+    def linked(source, language):
+        notebook = {"metadata": {}, "cells": [{"cell_type": "markdown", "metadata": {}, "source": source}]}
+        return prepare_notebook(notebook, binder=BINDER, download="00.ipynb", language=language)["cells"][0]["source"]
+
+    assert linked("中文版: [zh/00_start_here.ipynb](zh/00_start_here.ipynb)", "en") == \
+        '中文版: <a href="../zh/notebooks/00_start_here.html">zh/00_start_here.ipynb</a>'
+    assert linked("English: [00](../00_start_here.ipynb)", "zh") == \
+        'English: <a href="../../notebooks/00_start_here.html">00</a>'
+    assert linked("见 [05](05_softmax.ipynb#1.-定义)", "zh") == '见 <a href="05_softmax.html#1.-定义">05</a>'
+    # a notebook that is no page of the book stays a link to the file
+    assert linked("[x](../other/01_x.ipynb)", "en") == "[x](../other/01_x.ipynb)"

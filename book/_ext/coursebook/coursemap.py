@@ -16,8 +16,9 @@ from pathlib import Path
 __all__ = ["HEADERS", "Lesson", "course_map", "course_map_markdown"]
 
 _NUMBERED = re.compile(r"^\d\d_\w+\.ipynb$")
-# a row of 00's table: | 03 | `03_activations` | what it teaches |
-_MAP_ROW = re.compile(r"^\|\s*\d\d\s*\|\s*`?(?P<name>\d\d_\w+)`?\s*\|\s*(?P<teaches>.+?)\s*\|\s*$")
+# a row of 00's table: | 03 | `03_activations` | what it teaches |, the name possibly a link to the notebook:
+# | 03 | [`03_activations`](03_activations.ipynb) | ... |
+_MAP_ROW = re.compile(r"^\|\s*\d\d\s*\|\s*\[?`?(?P<name>\d\d_\w+)`?(?:\]\([^)\s]*\))?\s*\|\s*(?P<teaches>.+?)\s*\|\s*$")
 # a map describes the notebook it sits in as "this page: ..." (本页：...); elsewhere that reads wrong
 _THIS_PAGE = re.compile(r"^(this (page|notebook)|本页|本笔记本)\s*[:,：，]\s*", re.IGNORECASE)
 #: the map's header row, by language

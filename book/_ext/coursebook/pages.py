@@ -9,9 +9,12 @@ from __future__ import annotations
 
 import copy
 import html
+import posixpath
 import re
 from collections.abc import Mapping
 from typing import Any
+
+from .editions import EDITIONS
 
 __all__ = ["EXPLORER_NOTE_CLASS", "LAUNCH_CLASS", "WORDS", "explorer_outputs", "is_explorer_cell",
            "jupyterlab_anchor", "prepare_notebook"]
@@ -119,20 +122,37 @@ def _book_links(data: dict[str, Any]) -> dict[str, Any]:
     return {**data, "text/html": linked}
 
 
-# a markdown cell's link to a notebook beside it, as JupyterLab follows it: [text](NN_name.ipynb#Heading-Text)
-_NOTEBOOK_LINK = re.compile(r"\[(?P<text>[^\]]+)\]\((?P<name>\d\d_[\w-]+)\.ipynb(?P<anchor>#[^)\s]*)?\)")
+# a markdown cell's link to a notebook of the course, as JupyterLab follows it: [text](NN_name.ipynb#Heading-Text)
+# beside it, or in the other edition's folder ([English](../00_start_here.ipynb), [中文](zh/00_start_here.ipynb))
+_NOTEBOOK_LINK = re.compile(r"\[(?P<text>[^\]]+)\]\((?P<folder>(?:[\w.-]+/)*)(?P<name>\d\d_[\w-]+)\.ipynb"
+                            r"(?P<anchor>#[^)\s]*)?\)")
 
 
-def _markdown_links(source: str) -> str:
-    """Markdown links to NN_name.ipynb become links to the book's page NN_name.html (same anchor).
+def _page_of(folder: str, name: str, *, language: str) -> str | None:
+    """The page, relative to a notebook page of edition `language`, that shows the notebook `folder`/`name`
+    (a link written in that edition's notebook folder); None when it is no notebook of either edition."""
+    here = EDITIONS[language]
+    target = posixpath.normpath(posixpath.join(here.notebooks, folder or "."))
+    there = next((e for e in EDITIONS.values() if e.notebooks == target), None)
+    if there is None:
+        return None
+    page = posixpath.join(there.site, "notebooks", f"{name}.html")
+    return posixpath.relpath(page, posixpath.join(here.site, "notebooks"))
+
+
+def _markdown_links(source: str, *, language: str) -> str:
+    """Markdown links to a course notebook (NN_name.ipynb, or the other edition's) become links to its page.
 
     They are written as inline HTML: the pages are read through a folder link, from which MyST would
     resolve NN_name.ipynb against the notebooks' real folder and find no such document.
     """
     def page(m: re.Match[str]) -> str:
+        href = _page_of(m["folder"], m["name"], language=language)
+        if href is None:
+            return m[0]
         text = "".join(f"<code>{html.escape(p)}</code>" if i % 2 else html.escape(p)
                        for i, p in enumerate(m["text"].split("`")))
-        return f'<a href="{m["name"]}.html{html.escape(m["anchor"] or "")}">{text}</a>'
+        return f'<a href="{html.escape(href)}{html.escape(m["anchor"] or "")}">{text}</a>'
 
     return _NOTEBOOK_LINK.sub(page, source)
 
@@ -156,7 +176,7 @@ def prepare_notebook(notebook: Mapping[str, Any], *, binder: str, download: str,
     `language` ('en' or 'zh') is the language of the page, in which the book's own lines are written.
     The stored widget state goes (the book never loads ipywidgets' scripts, which live on a CDN), explorer
     cells become still figures with a note, links to other notebooks (in markdown and in HTML outputs) go to
-    their pages, and
+    their pages (a link to the other edition's notebook to that edition's page), and
     the title gets a line with the launch and download links.
     """
     if language not in WORDS:
@@ -172,7 +192,7 @@ def prepare_notebook(notebook: Mapping[str, Any], *, binder: str, download: str,
                 if "data" in output:
                     output["data"] = _book_links(output["data"])
         elif cell.get("cell_type") == "markdown":
-            source = _markdown_links(_text(cell.get("source", "")))
+            source = _markdown_links(_text(cell.get("source", "")), language=language)
             if not titled:
                 launched = _with_launch_line(source, binder=binder, download=download, language=language)
                 titled = launched != source
