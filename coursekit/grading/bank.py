@@ -64,7 +64,7 @@ class Bank:
         return {"path": str(self.path), "sha256": self.sha256, "exercises": [e.id for e in self.exercises]}
 
 
-def _files(path: Path) -> tuple[Path, Path, list[str] | None]:
+def _files(path: Path) -> tuple[tuple[Path, ...], Path, list[str] | None]:
     """(the files, the file to import, the package's search path) of a bank file or package."""
     if path.is_dir():
         init = path / "__init__.py"
@@ -72,10 +72,10 @@ def _files(path: Path) -> tuple[Path, Path, list[str] | None]:
             raise BankError(f"--bank {printable(path)} is a folder without __init__.py: give a Python file, or a "
                             "package folder.")
         files = sorted(p for p in path.rglob("*.py") if "__pycache__" not in p.parts)
-        return tuple(files), init, [str(path)]  # type: ignore[return-value]
+        return tuple(files), init, [str(path)]
     if path.suffix != ".py" or not path.is_file():
         raise BankError(f"--bank {printable(path)} is not a Python file (.py) or a package folder.")
-    return (path,), path, None  # type: ignore[return-value]
+    return (path,), path, None
 
 
 def _digest(files: tuple[Path, ...], base: Path) -> str:

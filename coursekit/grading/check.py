@@ -268,7 +268,7 @@ def _unknown(name: str, exc: KeyError) -> str:
 
 def _check(target: Any, value: Any) -> CheckResult:
     named = target if isinstance(target, str) else getattr(target, "__name__", None)
-    if private.is_private(named):
+    if isinstance(named, str) and private.is_private(named):
         return _private(named, value if isinstance(target, str) else target)
     if isinstance(target, str):
         try:

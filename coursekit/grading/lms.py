@@ -210,7 +210,7 @@ def _metadata(members: list[Member], root: Path) -> tuple[dict[str, Any], str]:
     if not found or found[0].path is None:
         return {}, "no readable submission_metadata.yml" + (f" ({found[0].reason})" if found else "")
     try:
-        import yaml
+        import yaml  # type: ignore[import-untyped]  # PyYAML, which Jupyter's own packages install
     except ImportError:
         return {}, "submission_metadata.yml needs PyYAML to be read (pip install pyyaml)"
     try:
