@@ -23,11 +23,22 @@ import hashlib
 import inspect
 import io
 import textwrap
+import threading
 import tokenize
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 
 from coursekit.exercises.model import Exercise
+
+# CPython 3.11's parser is not safe to call from several threads at once ("AST constructor recursion depth
+# mismatch", python/cpython#106905), and the grader parses answers from its worker threads
+_PARSE_LOCK = threading.Lock()
+
+
+def _parse(source: str) -> ast.Module:
+    with _PARSE_LOCK:
+        return ast.parse(source)
+
 
 __all__ = ["MIN_NODES", "AnswerForm", "answer_forms", "normalised", "reference_copies", "reference_flag"]
 
@@ -98,7 +109,7 @@ class _Normaliser(ast.NodeTransformer):
 def normalised(function: ast.FunctionDef | ast.AsyncFunctionDef) -> tuple[str, int]:
     """A function definition's normal form (names by order of appearance; no docstrings, comments, annotations
     or formatting) and the number of nodes of its body."""
-    tree = _Normaliser().visit(ast.parse(ast.unparse(function)).body[0])
+    tree = _Normaliser().visit(_parse(ast.unparse(function)).body[0])
     return ast.dump(tree), sum(1 for statement in tree.body for _ in ast.walk(statement))
 
 
@@ -121,7 +132,7 @@ class _Shape:
 def _reference_shape(exercise: Exercise) -> _Shape | None:
     try:
         source = textwrap.dedent(inspect.getsource(exercise.reference))
-        function = ast.parse(source).body[0]
+        function = _parse(source).body[0]
     except (OSError, TypeError, SyntaxError, IndexError):
         return None
     if not isinstance(function, (ast.FunctionDef, ast.AsyncFunctionDef)):
@@ -145,7 +156,7 @@ def _definitions(cells: Iterable[tuple[int, str]]) -> dict[str, tuple[ast.Functi
     found: dict[str, tuple[ast.FunctionDef | ast.AsyncFunctionDef, str]] = {}
     for _, source in cells:
         try:
-            tree = ast.parse(_python(source))
+            tree = _parse(_python(source))
         except (SyntaxError, ValueError, RecursionError, MemoryError):
             continue
         for node in tree.body:
