@@ -19,7 +19,7 @@ import types
 from dataclasses import dataclass
 from typing import Any
 
-from coursekit.i18n import N_, _
+from coursekit.i18n import N_, _, language
 
 __all__ = ["EXPLANATIONS", "Explanation", "explain", "install", "installed", "uninstall"]
 
@@ -57,7 +57,10 @@ class Explanation:
                                                             section=_(self.section).replace("`", ""))
 
     def translated(self) -> Explanation:
-        """The same explanation with its words in the current language (what explain() returns)."""
+        """The same explanation with its words in the current language (what explain() returns); in English
+        the explanation itself, so `explain(err) is explain(str(err))` as before."""
+        if language() == "en":
+            return self
         return dataclasses.replace(self, title=_(self.title), why=_(self.why), fix=_(self.fix),
                                    section=_(self.section), steps=tuple(_(step) for step in self.steps))
 
