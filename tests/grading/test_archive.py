@@ -79,7 +79,11 @@ def test_names_that_climb_out_or_are_absolute_are_never_unpacked(tmp_path, monke
     assert reasons["/tmp/evil_abs.ipynb"].startswith("its name is an absolute path")
     assert reasons["../../evil_win.ipynb"].startswith("its name climbs out")  # backslashes are folder separators
     assert reasons["C:/evil_drive.ipynb"].startswith("its name is an absolute path")
-    assert _escaped(tmp_path, Path("/tmp")) == []
+    # nothing landed where the names point: the test's folder, two levels above it, or /tmp itself
+    # (only those names: other programs' files in /tmp are none of this test's business)
+    assert _escaped(tmp_path) == []
+    assert not any(p.exists() for p in (Path("/tmp/evil_abs.ipynb"), tmp_path.parent.parent / "evil.ipynb",
+                                        tmp_path.parent.parent / "evil_win.ipynb"))
     problems = _problems(path)
     assert problems["../../evil.ipynb"].startswith("not named like a file of a Canvas download (its name climbs")
     assert problems["doejane_101"] == "" and problems["smithbob_102"] == ""
