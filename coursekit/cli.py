@@ -6,6 +6,7 @@
                             (--lang zh: on the Chinese edition's 00_start_here)
     coursekit copy [DEST]   only copy the notebooks into your folder (never overwrites)
     coursekit grade         grade a folder of submitted notebooks into a gradebook
+    coursekit report        rebuild the class report of a graded folder
 
 `python -m coursekit` is the same command.
 """
@@ -135,8 +136,14 @@ def _grade_command(sub: argparse._SubParsersAction) -> None:
     add_grade_command(sub)
 
 
+def _report_command(sub: argparse._SubParsersAction) -> None:
+    from coursekit.grading.report_command import add_report_command
+
+    add_report_command(sub)
+
+
 # Other modules add sub-commands here (e.g. `grade`), each a function taking the subparsers object.
-_EXTRA_COMMANDS: list[Callable[[argparse._SubParsersAction], None]] = [_grade_command]
+_EXTRA_COMMANDS: list[Callable[[argparse._SubParsersAction], None]] = [_grade_command, _report_command]
 
 
 def _user_errors() -> tuple[type[BaseException], ...]:

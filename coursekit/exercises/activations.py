@@ -120,43 +120,43 @@ register(Exercise(
     convention=N_("x is a float tensor of any shape; return a tensor of its shape and dtype. The gradient cases "
                   "differentiate your function with autograd and compare with the true derivative."),
     rules=(forbid(*SIGMOID, text=N_("write the sigmoid yourself with torch operations: torch.sigmoid, "
-                                 "Tensor.sigmoid, F.sigmoid and torch.special.expit are off limits.")),),
+                                    "Tensor.sigmoid, F.sigmoid and torch.special.expit are off limits.")),),
     hints=(
         N_("σ(x) = 1 / (1 + e^{−x}) = eˣ / (1 + eˣ). Both are right on paper; each one exponentiates a large "
-        "positive number on one side of 0, and e^{1e4} is inf in float64."),
+           "positive number on one side of 0, and e^{1e4} is inf in float64."),
         N_("Use each form only on the side where its exponent is ≤ 0 and choose per element with `torch.where`. "
-        "`torch.where` computes both branches for every element and autograd differentiates both, so give "
-        "each branch only inputs that are safe for it (clamp them): an inf in the branch that is not selected "
-        "still turns the gradient into nan."),
+           "`torch.where` computes both branches for every element and autograd differentiates both, so give "
+           "each branch only inputs that are safe for it (clamp them): an inf in the branch that is not selected "
+           "still turns the gradient into nan."),
     ),
     mistakes=(
         Mistake("numpy-exp",
                 N_("Use torch operations: np.exp pulls NumPy into the computation (hence the warning) and "
-                "overflows for x = -1e4, since exp(1e4) is inf in float64. Use torch.exp, on a form whose "
-                "exponent is never positive."),
+                   "overflows for x = -1e4, since exp(1e4) is inf in float64. Use torch.exp, on a form whose "
+                   "exponent is never positive."),
                 wrong=_sigmoid_numpy),
         Mistake("exp-ratio-overflow",
                 N_("exp(x) / (1 + exp(x)) gives inf / inf = nan for large positive x. Use that form only where "
-                "x < 0, and 1 / (1 + exp(-x)) where x >= 0."),
+                   "x < 0, and 1 / (1 + exp(-x)) where x >= 0."),
                 wrong=lambda x: torch.exp(x) / (1 + torch.exp(x))),
         Mistake("sign-flip",
                 N_("Your values are sigmoid(-x): the exponent in 1 / (1 + exp(-x)) carries a minus sign."),
                 wrong=lambda x: 1 / (1 + torch.exp(x))),
         Mistake("one-form-gradient-nan",
                 N_("1 / (1 + exp(−x)) gives the right values even at x = −1e4 (1 / (1 + inf) = 0), but its "
-                "gradient there is exp(1e4) / (1 + exp(1e4))² = inf / inf = nan: autograd differentiates the "
-                "formula you wrote, so a network using it would stop learning. Use a form whose exponent is "
-                "never positive on each side."),
+                   "gradient there is exp(1e4) / (1 + exp(1e4))² = inf / inf = nan: autograd differentiates the "
+                   "formula you wrote, so a network using it would stop learning. Use a form whose exponent is "
+                   "never positive on each side."),
                 wrong=lambda x: 1 / (1 + torch.exp(-x))),
         Mistake("where-unclamped",
                 N_("Your values are right, but the gradient is nan at huge |x|: torch.where evaluates both "
-                "branches for every element, so the branch you did not select still computes exp(1e4) = inf, "
-                "and its zero gradient times inf is nan. Clamp each branch's input to its own side of 0."),
+                   "branches for every element, so the branch you did not select still computes exp(1e4) = inf, "
+                   "and its zero gradient times inf is nan. Clamp each branch's input to its own side of 0."),
                 wrong=_sigmoid_unclamped_where),
         Mistake("abs-kink",
                 N_("Your values are right, but autograd's gradient at x = 0 is 0 instead of σ'(0) = 1/4: |x| has "
-                "a kink at 0, where PyTorch takes its slope to be 0, and the formula built on |x| inherits "
-                "it. Choose between the two forms with a comparison on x, not through |x|."),
+                   "a kink at 0, where PyTorch takes its slope to be 0, and the formula built on |x| inherits "
+                   "it. Choose between the two forms with a comparison on x, not through |x|."),
                 wrong=_sigmoid_through_abs),
     ),
 ))
@@ -184,11 +184,11 @@ register(Exercise(
     hidden_cases=_elementwise_hidden,
     convention=N_("x is the input of the sigmoid (not its output); return σ'(x) elementwise, x's shape and dtype."),
     rules=(no_autograd(N_("derive σ'(x) yourself and code the formula: no autograd (no backward(), "
-                       "torch.autograd.grad, requires_grad or torch.func transforms).")),),
+                          "torch.autograd.grad, requires_grad or torch.func transforms).")),),
     hints=(
         N_("Differentiate 1 / (1 + e^{−x}) with the chain rule, then write the result in terms of s = σ(x) itself."),
         N_("Once the derivative is written with s, compute s in a way that cannot overflow (your sigmoid, or "
-        "`torch.sigmoid`) instead of exponentiating x yourself. A check you can do by hand: σ'(0) = 1/4."),
+           "`torch.sigmoid`) instead of exponentiating x yourself. A check you can do by hand: σ'(0) = 1/4."),
     ),
     mistakes=(
         Mistake("returns-s", N_("You returned sigmoid(x) itself; its derivative is s * (1 - s)."),
@@ -198,11 +198,11 @@ register(Exercise(
                 wrong=lambda x: x * (1 - x)),
         Mistake("plus-sign",
                 N_("Your values are s·(1 + s). Differentiating 1 / (1 + e^{−x}) brings down −e^{−x} from the "
-                "chain rule; rewrite e^{−x} / (1 + e^{−x}) in terms of s and check the sign you get."),
+                   "chain rule; rewrite e^{−x} / (1 + e^{−x}) in terms of s and check the sign you get."),
                 wrong=lambda x: torch.sigmoid(x) * (1 + torch.sigmoid(x))),
         Mistake("exp-overflow",
                 N_("exp(-x) / (1 + exp(-x))^2 is inf / inf = nan at x = -1e4. Compute s = sigmoid(x) with a "
-                "stable formula (or torch.sigmoid) and express the derivative with s."),
+                   "stable formula (or torch.sigmoid) and express the derivative with s."),
                 wrong=_sigmoid_grad_exp_overflow),
     ),
 ))
@@ -224,11 +224,11 @@ register(Exercise(
     hidden_cases=_elementwise_hidden,
     convention=N_("x is the input of tanh; return tanh'(x) elementwise, x's shape and dtype."),
     rules=(no_autograd(N_("derive tanh'(x) yourself and code the formula: no autograd (no backward(), "
-                       "torch.autograd.grad, requires_grad or torch.func transforms).")),),
+                          "torch.autograd.grad, requires_grad or torch.func transforms).")),),
     hints=(
         N_("Write the derivative in terms of t = tanh(x), the way σ' is written with s = σ(x)."),
         N_("Test your formula at points you know: tanh'(0) = 1, and tanh'(x) → 0 as |x| grows, since tanh "
-        "flattens out at ±1."),
+           "flattens out at ±1."),
     ),
     mistakes=(
         Mistake("x-for-tanh", N_("You computed 1 - x^2; the formula is 1 - tanh(x)^2 (square the output, "
@@ -256,11 +256,11 @@ register(Exercise(
     hidden_cases=_elementwise_hidden,
     convention=N_("At the kink x = 0 the check follows PyTorch: ReLU'(0) = 0. Return numbers of x's dtype."),
     rules=(no_autograd(N_("write ReLU' from its definition: no autograd (no backward(), torch.autograd.grad, "
-                       "requires_grad or torch.func transforms).")),),
+                          "requires_grad or torch.func transforms).")),),
     hints=(
         N_("ReLU(x) = max(x, 0) has slope 1 on one side of 0 and slope 0 on the other."),
         N_("A comparison gives a boolean tensor, and the answer must be numbers of x's own dtype. At x = 0 "
-        "the convention is ReLU'(0) = 0: pick the comparison that is False there."),
+           "the convention is ReLU'(0) = 0: pick the comparison that is False there."),
     ),
     mistakes=(
         Mistake("one-at-zero", N_("At x = 0 you return 1. PyTorch (and this check) use ReLU'(0) = 0: "
@@ -308,20 +308,20 @@ register(Exercise(
                   "differentiate your function with autograd and compare with the true derivative."),
     rules=(forbid("torch.nn.functional.softplus", "torch.logaddexp", "torch.Tensor.logaddexp",
                   text=N_("write softplus yourself: F.softplus and torch.logaddexp (softplus in disguise) are "
-                       "off limits.")),),
+                          "off limits.")),),
     hints=(
         N_("log(1 + eˣ) overflows for large x: e^{1e4} is inf in float64, though the answer is about 1e4. For "
-        "positive x, factor eˣ out of the logarithm."),
+           "positive x, factor eˣ out of the logarithm."),
         N_("For x > 0, log(1 + eˣ) = x + log(1 + e^{−x}); `torch.log1p(y)` computes log(1 + y) accurately for small "
-        "y. As in your sigmoid, choose with `torch.where` and give each branch only the inputs that are safe "
-        "for it: the check differentiates your function too."),
+           "y. As in your sigmoid, choose with `torch.where` and give each branch only the inputs that are safe "
+           "for it: the check differentiates your function too."),
     ),
     mistakes=(
         Mistake("where-unclamped",
                 N_("Your values are right, but the gradient is nan at x = 1e4: torch.where evaluates both "
-                "branches for every element, so the branch you did not select still computes exp(1e4) = inf, "
-                "and its zero gradient times inf is nan. Give that branch only inputs where it is safe "
-                "(clamp them)."),
+                   "branches for every element, so the branch you did not select still computes exp(1e4) = inf, "
+                   "and its zero gradient times inf is nan. Give that branch only inputs where it is safe "
+                   "(clamp them)."),
                 wrong=_softplus_threshold_where),
         Mistake("naive-overflow", N_("log(1 + exp(x)) is inf for large x because exp(x) overflows. Rewrite it "
                 "for positive x as x + log(1 + exp(-x))."), wrong=lambda x: torch.log(1 + torch.exp(x))),
@@ -331,8 +331,8 @@ register(Exercise(
                 "which is log 2 at x = 0."), wrong=lambda x: torch.clamp(x, min=0)),
         Mistake("kink-at-zero",
                 N_("Your values are right, but autograd's gradient at x = 0 is not softplus'(0) = σ(0) = 1/2: "
-                "max(x, 0) and |x| each have a kink at 0, where PyTorch picks one slope (1 or 0), and the two "
-                "kinks of your formula do not cancel. Split the two cases with a comparison on x instead."),
+                   "max(x, 0) and |x| each have a kink at 0, where PyTorch picks one slope (1 or 0), and the two "
+                   "kinks of your formula do not cancel. Split the two cases with a comparison on x instead."),
                 wrong=lambda x: torch.clamp(x, min=0) + torch.log1p(torch.exp(-x.abs()))),
     ),
 ))
@@ -378,12 +378,12 @@ register(Exercise(
     public_cases=_dead_public,
     hidden_cases=_dead_hidden,
     convention=N_("pre_activations has shape (batch, units); a unit counts as dead when its pre-activation "
-               "is <= 0 for every sample (ReLU'(0) = 0, so a unit stuck at exactly 0 gets no gradient)."),
+                  "is <= 0 for every sample (ReLU'(0) = 0, so a unit stuck at exactly 0 gets no gradient)."),
     hints=(
         N_("A unit is a column of pre_activations. Decide, for each column, whether that unit is switched off "
-        "for every sample of the batch."),
+           "for every sample of the batch."),
         N_("Reduce over the batch dimension first, which leaves one boolean per unit; then turn those booleans "
-        "into the share of dead units, as a Python float."),
+           "into the share of dead units, as a Python float."),
     ),
     mistakes=(
         Mistake("entry-fraction", N_("You counted the share of all entries that are <= 0. A unit is dead only "
@@ -430,7 +430,7 @@ register(Exercise(
     hints=(
         N_("Leaky ReLU keeps positive inputs unchanged and multiplies negative ones by negative_slope."),
         N_("Choose, element by element, between the two values, e.g. with `torch.where(condition, a, b)`; use the "
-        "negative_slope you are given, not a fixed number."),
+           "negative_slope you are given, not a fixed number."),
     ),
     mistakes=(
         Mistake("slope-on-positive-side", N_("The slope went to the wrong side: positive inputs pass unchanged, "
@@ -485,16 +485,16 @@ register(Exercise(
     hints=(
         N_("ELU is the identity for x > 0 and α(eˣ − 1) for x ≤ 0, which tends to −α for very negative x."),
         N_("The exponential branch must only ever see x ≤ 0: at x = 1e4, eˣ is inf, and even where `torch.where` "
-        "does not select that branch, autograd differentiates it (0 · inf = nan). Clamp that branch's input. "
-        "`torch.expm1` computes eˣ − 1 accurately for tiny x."),
+           "does not select that branch, autograd differentiates it (0 · inf = nan). Clamp that branch's input. "
+           "`torch.expm1` computes eˣ − 1 accurately for tiny x."),
     ),
     mistakes=(
         Mistake("missing-alpha", N_("Your negative side ignores alpha: it is alpha * (exp(x) - 1)."),
                 wrong=lambda x, alpha=1.0: torch.where(x > 0, x, torch.expm1(torch.clamp(x, max=0)))),
         Mistake("where-unclamped",
                 N_("Your values are right, but the gradient is nan at x = 1e4: torch.where evaluates both branches "
-                "for every element, so the exponential branch still computes exp(1e4) = inf there, and its "
-                "zero gradient times inf is nan. Clamp the input of that branch so it only sees x ≤ 0."),
+                   "for every element, so the exponential branch still computes exp(1e4) = inf there, and its "
+                   "zero gradient times inf is nan. Clamp the input of that branch so it only sees x ≤ 0."),
                 wrong=_elu_unclamped_where),
         Mistake("mask-times-inf", N_("Multiplying by a mask does not remove an inf: at x = 1e4, exp(x) is inf "
                 "and 0 * inf = nan. Select with torch.where instead of multiplying by (x <= 0)."),
@@ -504,7 +504,7 @@ register(Exercise(
                 wrong=lambda x, alpha=1.0: torch.where(x > 0, x, alpha * torch.exp(torch.clamp(x, max=0)))),
         Mistake("exp-branch-everywhere",
                 N_("You applied the exponential branch α(eˣ − 1) to positive inputs too: for x > 0 ELU is the "
-                "identity. The two sides of 0 need different formulas."),
+                   "identity. The two sides of 0 need different formulas."),
                 wrong=lambda x, alpha=1.0: alpha * torch.expm1(x)),
     ),
 ))

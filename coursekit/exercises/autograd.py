@@ -60,35 +60,35 @@ register(Exercise(
     hidden_cases=_two_grads_hidden,
     output_names=("grad_p1", "grad_p2"),
     convention=N_("a is a 1-D float64 tensor that does not require grad; leave it unchanged. Return the tuple "
-               "(grad_p1, grad_p2), each of a's shape."),
+                  "(grad_p1, grad_p2), each of a's shape."),
     rules=(must_use_autograd(N_("use autograd for both gradients, not the Jacobian formula.")),
            calls_at_most((*SOFTMAX, *EXP), 1, text=N_("one forward pass: compute p once (one softmax, or one "
-                                                   "exp in a softmax of your own) and take both gradients from "
-                                                   "that one graph."))),
+                                                      "exp in a softmax of your own) and take both gradients from "
+                                                      "that one graph."))),
     hints=(
         N_("Make a leaf from a copy of a that requires grad, compute p from it once, then ask autograd for one "
-        "gradient per output you need."),
+           "gradient per output you need."),
         N_("A backward pass frees what the graph saved for it (softmax saves p) unless you ask it to keep the "
-        "graph: which of your two calls still needs the graph afterwards?"),
+           "graph: which of your two calls still needs the graph afterwards?"),
     ),
     mistakes=(
         Mistake("graph-freed",
                 N_("Your first gradient call freed the tensors softmax saved for its backward, so the second call "
-                "found them gone. Two gradients from one forward pass is exactly the case retain_graph is "
-                "for: keep the graph through every call except the last (section 3)."),
+                   "found them gone. Two gradients from one forward pass is exactly the case retain_graph is "
+                   "for: keep the graph through every call except the last (section 3)."),
                 raised="backward through the graph a second time"),
         Mistake("accumulated",
                 N_("Your second gradient equals the sum of both gradients: .grad accumulates over backward() "
-                "calls. Set a.grad = None between the two calls, or use torch.autograd.grad, which returns "
-                "the gradient instead of adding it to .grad."),
+                   "calls. Set a.grad = None between the two calls, or use torch.autograd.grad, which returns "
+                   "the gradient instead of adding it to .grad."),
                 wrong=lambda a: (_output_grad(a, 1), _output_grad(a, 1) + _output_grad(a, 2))),
         Mistake("off-by-one",
                 N_("These are the gradients of p[0] and p[1]. Python counts from 0: the exercise asks for p[1] "
-                "and p[2], the second and third probabilities."),
+                   "and p[2], the second and third probabilities."),
                 wrong=lambda a: (_output_grad(a, 0), _output_grad(a, 1))),
         Mistake("summed-outputs",
                 N_("Both results are the gradient of p[1] + p[2]: backpropagating the two outputs together adds "
-                "their gradients. Take one gradient per output (retain the graph for the first)."),
+                   "their gradients. Take one gradient per output (retain the graph for the first)."),
                 wrong=lambda a: (_output_grad(a, 1) + _output_grad(a, 2),) * 2),
     ),
 ))
@@ -153,33 +153,33 @@ register(Exercise(
     hidden_cases=_sgd_hidden,
     output_names=("w",),
     convention=N_("Returns the final weights (shape of w0, detached). The loss is mean((x @ w - y)**2); each "
-               "step is w <- w - lr * grad, on the full batch. Do not modify w0."),
+                  "step is w <- w - lr * grad, on the full batch. Do not modify w0."),
     rules=(must_use_autograd(N_("compute every step's gradient with autograd (backward() or "
-                             "torch.autograd.grad), not with the closed-form formula.")),),
+                                "torch.autograd.grad), not with the closed-form formula.")),),
     hints=(
         N_("Work on a copy of w0 that requires grad. Each step: the loss at the current weights, a backward pass, "
-        "then an update that autograd must not record."),
+           "then an update that autograd must not record."),
         N_("backward() adds into w.grad instead of overwriting it: what must happen to w.grad between two steps?"),
         N_("Return the final weights detached from any graph."),
     ),
     mistakes=(
         Mistake("leaf-in-place",
                 N_("Updating w in place while autograd records is refused for a leaf that requires grad: make the "
-                "update inside a block where autograd does not record (as optimizers do), then clear the "
-                "gradient."),
+                   "update inside a block where autograd does not record (as optimizers do), then clear the "
+                   "gradient."),
                 raised="a leaf variable that requires grad is being used in an in-place operation"),
         Mistake("no-zero-grad",
                 N_("Your steps use the sum of all gradients so far: backward() adds into w.grad, it does not "
-                "overwrite it. Clear it after each update with w.grad = None (or w.grad.zero_(), or "
-                "optimizer.zero_grad())."),
+                   "overwrite it. Clear it after each update with w.grad = None (or w.grad.zero_(), or "
+                   "optimizer.zero_grad())."),
                 wrong=lambda w0, x, y, lr, steps: _sgd_by_hand(w0, x, y, lr, steps, accumulate=True)),
         Mistake("sum-not-mean",
                 N_("Your steps are N times too large: the loss is the mean of the squared errors over the batch, "
-                "not their sum."),
+                   "not their sum."),
                 wrong=lambda w0, x, y, lr, steps: _sgd_by_hand(w0, x, y, lr, steps, scale=float(x.shape[0]))),
         Mistake("missing-factor-2",
                 N_("Your steps are half as large as they should be: the derivative of (x w − y)² is "
-                "2 x (x w − y), so the gradient has a factor 2."),
+                   "2 x (x w − y), so the gradient has a factor 2."),
                 wrong=lambda w0, x, y, lr, steps: _sgd_by_hand(w0, x, y, lr, steps, scale=0.5)),
         Mistake("ascent",
                 N_("Your weights move uphill: gradient descent subtracts lr * grad (w -= lr * w.grad)."),
@@ -240,28 +240,28 @@ register(Exercise(
     rules=(must_create_graph(),),
     hints=(
         N_("f''(x) is the derivative of f'(x). Autograd can differentiate f'(x) only if computing f'(x) was itself "
-        "recorded in a graph; by default a gradient is not."),
+           "recorded in a graph; by default a gradient is not."),
         N_("Ask for the first derivative so that it is recorded, differentiate it once more with respect to the "
-        "same x, and return the number as a Python float."),
+           "same x, and return the number as a Python float."),
     ),
     mistakes=(
         Mistake("no-create-graph",
                 N_("Your first derivative has no graph of its own, so there is nothing to differentiate a second "
-                "time: autograd records the computation of a gradient only when you ask for it with "
-                "create_graph=True."),
+                   "time: autograd records the computation of a gradient only when you ask for it with "
+                   "create_graph=True."),
                 raised="does not require grad and does not have a grad_fn"),
         Mistake("first-derivative",
                 N_("This is f'(x), the first derivative. Differentiate it once more: compute it with "
-                "create_graph=True, then take the gradient of the result with respect to x."),
+                   "create_graph=True, then take the gradient of the result with respect to x."),
                 wrong=lambda f, x: _derivatives(f, x)[0]),
         Mistake("accumulated",
                 N_("Your result is f'(x) + f''(x): after f(x).backward(create_graph=True), x.grad already holds "
-                "f'(x), and the second backward adds f''(x) to it. Set x.grad = None before the second "
-                "backward, or use torch.autograd.grad twice."),
+                   "f'(x), and the second backward adds f''(x) to it. Set x.grad = None before the second "
+                   "backward, or use torch.autograd.grad twice."),
                 wrong=lambda f, x: sum(_derivatives(f, x))),
         Mistake("sign-flip",
                 N_("Your result has the wrong sign. Check the order of operations: f''(x) is the derivative of "
-                "f'(x), with no minus sign added."),
+                   "f'(x), with no minus sign added."),
                 wrong=lambda f, x: -_derivatives(f, x)[1]),
     ),
 ))

@@ -22,7 +22,7 @@ from coursekit.i18n import N_
 NOTEBOOK = "08_build_autograd"
 
 BY_HAND = no_autograd(N_("write the VJP yourself from the derivative: no autograd (no backward(), "
-                      "torch.autograd.grad, requires_grad or torch.func transforms)."))
+                         "torch.autograd.grad, requires_grad or torch.func transforms)."))
 
 
 def _grid(*shape: int) -> torch.Tensor:
@@ -107,36 +107,36 @@ register(Exercise(
     public_cases=_unbroadcast_public,
     hidden_cases=_unbroadcast_hidden,
     convention=N_("grad is a float64 tensor; shape is a tuple of ints that broadcasts to grad.shape (PyTorch's "
-               "rule: shapes line up from the right). Return a tensor of exactly `shape`; do not modify grad."),
+                  "rule: shapes line up from the right). Return a tensor of exactly `shape`; do not modify grad."),
     rules=(BY_HAND, forbid("torch.Tensor.sum_to_size",
                            text=N_("sum the copies yourself with .sum (Tensor.sum_to_size would do it for you)."))),
     hints=(
         N_("Broadcasting copies an input: it adds dimensions in front and stretches dimensions of size 1. Every copy "
-        "used the same input entry, so the gradients of all its copies add up in that entry."),
+           "used the same input entry, so the gradients of all its copies add up in that entry."),
         N_("Shapes line up from the right. First sum over the extra leading dimensions of grad; then sum over every "
-        "dimension where `shape` has a 1 but grad does not, with `keepdim=True` so that it stays a 1."),
+           "dimension where `shape` has a 1 but grad does not, with `keepdim=True` so that it stays a 1."),
     ),
     mistakes=(
         Mistake("empty-dim-tuple",
                 N_("You returned one number, the sum of everything. In PyTorch an empty tuple of dimensions means "
-                "all of them: grad.sum(dim=()) sums over every dimension. Only call sum when there are "
-                "dimensions to sum."),
+                   "all of them: grad.sum(dim=()) sums over every dimension. Only call sum when there are "
+                   "dimensions to sum."),
                 test=_summed_everything),
         Mistake("averaged",
                 N_("You averaged the copies. Each broadcast copy used the same input entry, so their gradients add "
-                "up: sum over the broadcast dimensions, do not take the mean."),
+                   "up: sum over the broadcast dimensions, do not take the mean."),
                 wrong=_averaged),
         Mistake("left-aligned",
                 N_("Broadcasting lines shapes up from the right: a (3,) input added to a (2, 3) tensor was copied "
-                "along the first dimension, so sum over the extra leading dimensions, not the trailing ones."),
+                   "along the first dimension, so sum over the extra leading dimensions, not the trailing ones."),
                 wrong=_left_aligned),
         Mistake("leading-only",
                 N_("You summed away the extra leading dimensions, but a dimension of size 1 in `shape` was stretched "
-                "too: sum along it as well, with keepdim=True so it stays of size 1."),
+                   "too: sum along it as well, with keepdim=True so it stays of size 1."),
                 wrong=_leading_only),
         Mistake("no-keepdim",
                 N_("You summed the stretched dimension away: the result must have exactly `shape`, with its 1s. "
-                "Sum with keepdim=True."),
+                   "Sum with keepdim=True."),
                 wrong=_no_keepdim),
     ),
 ))
@@ -177,27 +177,27 @@ register(Exercise(
     hidden_cases=_mul_hidden,
     output_names=("grad_a", "grad_b"),
     convention=N_("a and b are float64 tensors whose shapes broadcast; grad = dL/d(a * b) has the broadcast shape. "
-               "Return the tuple (grad_a, grad_b), grad_a of a's shape and grad_b of b's shape. Do not modify "
-               "the inputs."),
+                  "Return the tuple (grad_a, grad_b), grad_a of a's shape and grad_b of b's shape. Do not modify "
+                  "the inputs."),
     rules=(BY_HAND,),
     hints=(
         N_("Entry by entry, d(a·b)/da = b and d(a·b)/db = a, and the chain rule multiplies each by the incoming "
-        "gradient."),
+           "gradient."),
         N_("The product of grad and the other input has the broadcast shape, not necessarily the input's: sum it "
-        "back to the input's shape, as `unbroadcast` does."),
+           "back to the input's shape, as `unbroadcast` does."),
     ),
     mistakes=(
         Mistake("swapped",
                 N_("Each input's gradient is the upstream gradient times the *other* input: d(ab)/da = b. You "
-                "multiplied by the input itself."),
+                   "multiplied by the input itself."),
                 wrong=lambda grad, a, b: (unbroadcast(grad * a, a.shape), unbroadcast(grad * b, b.shape))),
         Mistake("no-upstream",
                 N_("You returned the local derivatives (b and a) without the chain rule: multiply them by the "
-                "upstream gradient `grad`."),
+                   "upstream gradient `grad`."),
                 wrong=lambda grad, a, b: (b, a)),
         Mistake("not-unbroadcast",
                 N_("Your gradients have the broadcast shape. An input that was broadcast needs its gradient summed "
-                "back to its own shape (unbroadcast): each of its entries was used several times."),
+                   "back to its own shape (unbroadcast): each of its entries was used several times."),
                 wrong=lambda grad, a, b: (grad * b, grad * a)),
     ),
 ))
@@ -247,32 +247,32 @@ register(Exercise(
     hidden_cases=_matmul_hidden,
     output_names=("grad_a", "grad_b"),
     convention=N_("a has shape (..., n, k) and b (..., k, m), at least 2 dimensions each; leading (batch) dimensions "
-               "broadcast as in torch.matmul. grad = dL/d(a @ b) has shape (..., n, m). Return the tuple "
-               "(grad_a, grad_b) in the shapes of a and b."),
+                  "broadcast as in torch.matmul. grad = dL/d(a @ b) has shape (..., n, m). Return the tuple "
+                  "(grad_a, grad_b) in the shapes of a and b."),
     rules=(BY_HAND,),
     hints=(
         N_("For one product Y = A B, Y_ij = Σ_k A_ik B_kj, so dY_ij/dA_ik = B_kj: each input's gradient is a "
-        "product of grad with the other matrix."),
+           "product of grad with the other matrix."),
         N_("Let the shapes guide you: grad_a must be (n, k) and grad_b (k, m), and `.mT` swaps the last two "
-        "dimensions. A matrix shared by a whole batch gets the sum of its gradients over the batch."),
+           "dimensions. A matrix shared by a whole batch gets the sum of its gradients over the batch."),
     ),
     mistakes=(
         Mistake("t-on-a-batch",
                 N_("On a batch of matrices, .T reverses every dimension (batch included); .mT swaps only the last "
-                "two, which is the transpose of each matrix. And a matrix shared by the whole batch gets the sum "
-                "of its gradients over the batch."),
+                   "two, which is the transpose of each matrix. And a matrix shared by the whole batch gets the sum "
+                   "of its gradients over the batch."),
                 raised="must match the size of tensor"),
         Mistake("no-transpose",
                 N_("Your products use b and a without transposing them. With square matrices the shapes happen to "
-                "fit, but dY_ij/dA_ik = B_kj: grad_a = grad bᵀ and grad_b = aᵀ grad."),
+                   "fit, but dY_ij/dA_ik = B_kj: grad_a = grad bᵀ and grad_b = aᵀ grad."),
                 wrong=lambda grad, a, b: (grad @ b, a @ grad)),
         Mistake("grad-b-transposed",
                 N_("Your grad_b is the transpose of the right one: aᵀ grad has b's shape (k, m); gradᵀ a is its "
-                "transpose (m, k)."),
+                   "transpose (m, k)."),
                 wrong=lambda grad, a, b: (unbroadcast(grad @ b.mT, a.shape), unbroadcast(grad.mT @ a, b.shape))),
         Mistake("batch-not-summed",
                 N_("A matrix shared by every item of the batch was used once per item, so its gradient is the sum "
-                "over the batch dimension (the broadcasting rule): sum it back to that matrix's shape."),
+                   "over the batch dimension (the broadcasting rule): sum it back to that matrix's shape."),
                 wrong=_batch_not_summed),
     ),
 ))
@@ -325,37 +325,37 @@ register(Exercise(
     rtol=1e-6,
     atol=1e-12,
     convention=N_("p is softmax's output along the last dimension (what the node saved; each row sums to 1) and grad "
-               "= v = dL/dp has p's shape. Return dL/dz, the gradient with respect to the logits, of p's shape."),
+                  "= v = dL/dp has p's shape. Return dL/dz, the gradient with respect to the logits, of p's shape."),
     rules=(BY_HAND,),
     hints=(
         N_("The Jacobian of one row is diag(p) − ppᵀ (notebook 05), so the VJP of a row is vᵀ(diag(p) − ppᵀ). The "
-        "node never needs to build that matrix."),
+           "node never needs to build that matrix."),
         N_("vᵀ diag(p) is the elementwise product of v and p, and vᵀ p pᵀ is the number v·p times p. Take v·p along "
-        "the last dimension with `keepdim=True`, so that it broadcasts row by row."),
+           "the last dimension with `keepdim=True`, so that it broadcasts row by row."),
     ),
     mistakes=(
         Mistake("diagonal-only",
                 N_("You used only the diagonal p_i (1 − p_i) of the Jacobian. Raising z_j also lowers every other "
-                "p_i, so every output contributes: the VJP is p ⊙ (v − v·p)."),
+                   "p_i, so every output contributes: the VJP is p ⊙ (v − v·p)."),
                 wrong=lambda grad, p: grad * p * (1 - p)),
         Mistake("sign-flip",
                 N_("Your gradient has the opposite sign: it is p ⊙ (v − v·p), not p ⊙ (v·p − v)."),
                 wrong=lambda grad, p: p * ((grad * p).sum(dim=-1, keepdim=True) - grad)),
         Mistake("whole-tensor-dot",
                 N_("Your dot product v·p ran over the whole tensor. Each row is its own softmax, so take v·p per row: "
-                "sum along the last dimension with keepdim=True."),
+                   "sum along the last dimension with keepdim=True."),
                 wrong=lambda grad, p: p * (grad - (grad * p).sum())),
         Mistake("no-keepdim",
                 N_("The row sums v·p lost their dimension, so subtracting them broadcast the wrong way (row i got the "
-                "sum of row j). Sum with keepdim=True."),
+                   "sum of row j). Sum with keepdim=True."),
                 wrong=lambda grad, p: p * (grad - (grad * p).sum(dim=-1))),
         Mistake("no-keepdim-shape",
                 N_("The row sums v·p lost their dimension, so they no longer line up with the rows of v. Sum along "
-                "the last dimension with keepdim=True."),
+                   "the last dimension with keepdim=True."),
                 raised="must match the size"),
         Mistake("softmax-again",
                 N_("p is already the softmax output, the value the node saved: use it as it is, do not apply softmax "
-                "to it again."),
+                   "to it again."),
                 wrong=lambda grad, p: softmax_vjp(grad, torch.softmax(p, dim=-1))),
     ),
 ))

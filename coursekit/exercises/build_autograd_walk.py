@@ -40,7 +40,7 @@ from coursekit.i18n import N_
 NOTEBOOK = "08_build_autograd"
 
 OWN_ENGINE = no_autograd(N_("compute every gradient with the engine's VJPs: no torch autograd (no backward() on "
-                         "torch tensors, torch.autograd.grad or requires_grad)."))
+                            "torch tensors, torch.autograd.grad or requires_grad)."))
 GRAD_NAMES = (N_("grad of values[0]"), N_("grad of values[1]"), N_("grad of values[2]"))
 
 
@@ -143,33 +143,33 @@ register(Exercise(
     hidden_cases=_order_hidden,
     output_names=tuple(f"position {i}" for i in range(12)),
     convention=N_("inputs maps every node's name to the list of its inputs' names (a leaf maps to []); output is a "
-               "name. Return a list of the names of the nodes that have inputs, output first, each node before all "
-               "of its inputs (leave the leaves out). In every case here exactly one such order exists."),
+                  "name. Return a list of the names of the nodes that have inputs, output first, each node before all "
+                  "of its inputs (leave the leaves out). In every case here exactly one such order exists."),
     hints=(
         N_("A node's gradient is complete only once every node that uses it has passed its gradient back, so in the "
-        "list every node must come after all of its users, however long the path from the output to it is."),
+           "list every node must come after all of its users, however long the path from the output to it is."),
         N_("Depth-first search helps: call a node finished when all of its inputs are finished. The order in which "
-        "nodes finish, reversed, puts every node before its inputs. Keep a set of visited nodes, so a node "
-        "reached twice is visited once."),
+           "nodes finish, reversed, puts every node before its inputs. Keep a set of visited nodes, so a node "
+           "reached twice is visited once."),
     ),
     mistakes=(
         Mistake("listed-twice",
                 N_("A node appears twice in your list: it was reached along two paths. Keep a set of visited nodes; "
-                "backward runs each node's VJP exactly once, after all of its users."),
+                   "backward runs each node's VJP exactly once, after all of its users."),
                 test=_listed_twice),
         Mistake("leaves-first",
                 N_("Your list runs from the inputs towards the output, the order of the forward pass. Backward starts "
-                "at the output: reverse it."),
+                   "at the output: reverse it."),
                 test=_leaves_first),
         Mistake("includes-leaves",
                 N_("Your order is right, but it lists the leaves too. Leaves have no inputs and no VJP to run: leave "
-                "them out."),
+                   "them out."),
                 test=_includes_leaves),
         Mistake("before-a-user",
                 N_("A node comes before a node that uses it, so when its VJP runs, the gradient from that later user "
-                "has not arrived yet. A breadth-first walk, or a depth-first walk that lists a node when it first "
-                "reaches it, does this wherever a node is reached by a short and a long path. List a node only "
-                "after all of its inputs are finished, then reverse."),
+                   "has not arrived yet. A breadth-first walk, or a depth-first walk that lists a node when it first "
+                   "reaches it, does this wherever a node is reached by a short and a long path. List a node only "
+                   "after all of its inputs are finished, then reverse."),
                 test=_before_a_user),
     ),
 ))
@@ -267,25 +267,27 @@ register(Exercise(
     rtol=1e-10,
     atol=1e-12,
     convention=N_("program builds a single number from engine Tensors; engine_gradients makes one leaf (requires_grad="
-               "True) per value, calls your backward(output) once and returns each leaf's .grad. Your backward "
-               "gives every leaf with requires_grad its gradient in .grad (added to what is there); a node's "
-               "t.node.vjp(g) returns one gradient per input in t.node.inputs; grad=None means d output/d output = 1."),
+                  "True) per value, calls your backward(output) once and returns each leaf's .grad. Your backward "
+                  "gives every leaf with requires_grad its gradient in .grad (added to what is there); a node's "
+                  "t.node.vjp(g) returns one gradient per input in t.node.inputs; grad=None means d output/d output = "
+                  "1."),
     rules=(OWN_ENGINE,),
     hints=(
         N_("A node can run its VJP only once its own gradient is complete: after every node that uses its output "
-        "has passed its gradient back. A tensor used twice receives two gradients, and they add up."),
+           "has passed its gradient back. A tensor used twice receives two gradients, and they add up."),
         N_("Keep a dict from tensor to gradient, starting with the output's. Walk the nodes in topological order "
-        "(your `topological_order` works on `engine.inputs_of(output)`), add each VJP result into the dict, and "
-        "at the end add each leaf's gradient into its `.grad`."),
+           "(your `topological_order` works on `engine.inputs_of(output)`), add each VJP result into the dict, and "
+           "at the end add each leaf's gradient into its `.grad`."),
     ),
     mistakes=(
         Mistake("overwritten",
                 N_("Where a tensor is used twice your gradient holds only one of the two uses ((x * x).sum() gave x "
-                "instead of 2x): a second gradient replaced the first. Add it to what is there instead."),
+                   "instead of 2x): a second gradient replaced the first. Add it to what is there instead."),
                 wrong=_gradients_with(accumulate=False)),
         Mistake("breadth-first",
                 N_("exp's VJP ran before log had passed back its gradient: a node reached by a short and a long path "
-                "must wait for both. Walk in topological order (each node after all of its users), not breadth-first."),
+                   "must wait for both. Walk in topological order (each node after all of its users), not "
+                   "breadth-first."),
                 wrong=_gradients_with(order="breadth-first")),
         Mistake("course-backward", YOURS_TO_WRITE, raised="yours to write"),
     ),
@@ -358,39 +360,39 @@ register(Exercise(
     atol=1e-12,
     convention=N_("backward_twice builds the graph once, calls your backward_freeing(output, "
                   "retain_graph=retain_graph), "
-               "then backward_freeing(output) again, and returns {'first backward': the leaves' .grad, 'second "
-               "backward': the leaves' .grad, or 'freed' if that call raised the engine's GraphFreedError}. "
-               "node.free() releases a node's saved values."),
+                  "then backward_freeing(output) again, and returns {'first backward': the leaves' .grad, 'second "
+                  "backward': the leaves' .grad, or 'freed' if that call raised the engine's GraphFreedError}. "
+                  "node.free() releases a node's saved values."),
     rules=(OWN_ENGINE,),
     hints=(
         N_("Once a node's VJP has run, this backward pass will not need that node's saved values again; PyTorch frees "
-        "them right there, unless the caller asked to keep them with `retain_graph=True`."),
+           "them right there, unless the caller asked to keep them with `retain_graph=True`."),
         N_("The walk is the one of your backward; after each node's VJP, free the node when retain_graph is False. A "
-        "later pass through a freed node then raises GraphFreedError by itself, and a node that saved nothing "
-        "stays usable, as in PyTorch."),
+           "later pass through a freed node then raises GraphFreedError by itself, and a node that saved nothing "
+           "stays usable, as in PyTorch."),
     ),
     mistakes=(
         Mistake("never-frees",
                 N_("Your engine never frees anything, so a second backward through nodes that saved tensors ran. "
-                "After a node's VJP has run, free its saved values with node.free(), unless retain_graph=True."),
+                   "After a node's VJP has run, free its saved values with node.free(), unless retain_graph=True."),
                 wrong=_twice_with(free="never")),
         Mistake("ignores-retain-graph",
                 N_("retain_graph=True must keep the saved values for a later pass, but your engine freed them anyway: "
-                "free a node only when retain_graph is False."),
+                   "free a node only when retain_graph is False."),
                 wrong=_twice_with(free="always")),
         Mistake("grad-replaced",
                 N_("After the second pass .grad should hold the sum of both passes (PyTorch adds into .grad, it does "
-                "not overwrite it); yours holds only the last one. Add the new gradient to the leaf's .grad."),
+                   "not overwrite it); yours holds only the last one. Add the new gradient to the leaf's .grad."),
                 wrong=_twice_with(free="free", add_to_grad=False)),
         Mistake("freed-without-saves",
                 N_("A graph whose nodes saved nothing (add and sum keep only shapes) has nothing to free, so a second "
-                "backward through it runs, in PyTorch and in this engine. Use node.free(), which releases what was "
-                "saved and leaves a node that saved nothing usable, instead of marking nodes as freed yourself."),
+                   "backward through it runs, in PyTorch and in this engine. Use node.free(), which releases what was "
+                   "saved and leaves a node that saved nothing usable, instead of marking nodes as freed yourself."),
                 wrong=_twice_with(free="flag")),
         Mistake("freed-too-early",
                 N_("Your first backward already ran into freed values: a node was freed before its VJP had used them, "
-                "or your walk runs a node's VJP more than once (once per path, as a recursive walk does). Walk in "
-                "topological order, so each node runs once, after all of its users, and free it right after."),
+                   "or your walk runs a node's VJP more than once (once per path, as a recursive walk does). Walk in "
+                   "topological order, so each node runs once, after all of its users, and free it right after."),
                 raised="were already freed"),
         Mistake("course-backward", YOURS_TO_WRITE, raised="yours to write"),
     ),

@@ -118,25 +118,25 @@ register(Exercise(
     rtol=1e-6,
     atol=1e-7,
     convention=N_("Central differences: (f(x + h·eᵢ) − f(x − h·eᵢ)) / (2h), one entry i at a time; "
-               "the result has x's shape and dtype; x itself is left unchanged."),
+                  "the result has x's shape and dtype; x itself is left unchanged."),
     rules=(no_autograd(N_("estimate the gradient from values of f alone: no autograd (no backward(), "
-                       "torch.autograd.grad, requires_grad or torch.func transforms).")),),
+                          "torch.autograd.grad, requires_grad or torch.func transforms).")),),
     hints=(
         N_("Nudge one entry of x at a time, by +h and by −h, and look at how much f changes. A matrix x has one "
-        "entry per (row, column): visit every entry, not every row."),
+           "entry per (row, column): visit every entry, not every row."),
         N_("The slope estimate for entry i is the change of f divided by the distance between the two nudged "
-        "points. Collect the estimates in a tensor of x's shape."),
+           "points. Collect the estimates in a tensor of x's shape."),
         N_("Leave x itself alone: build each nudged point as a new tensor. Nudging x in place and undoing it "
-        "afterwards does not give x back exactly, since every floating-point addition rounds."),
+           "afterwards does not give x back exactly, since every floating-point addition rounds."),
     ),
     mistakes=(
         Mistake("forward-difference",
                 N_("This matches the forward difference (f(x + h) − f(x)) / h. Its error shrinks only like h; "
-                "the central difference (f(x + h) − f(x − h)) / (2h) is accurate to order h²."),
+                   "the central difference (f(x + h) − f(x − h)) / (2h) is accurate to order h²."),
                 wrong=_forward_difference),
         Mistake("divided-by-h",
                 N_("Your values are exactly twice the expected ones: the central difference spans 2h, "
-                "so divide by 2 * h, not h."),
+                   "so divide by 2 * h, not h."),
                 wrong=_over_h),
         Mistake("flattened",
                 N_("You returned a flat vector: reshape the result to x's shape (grad.reshape(x.shape))."),
@@ -146,7 +146,7 @@ register(Exercise(
                 wrong=lambda f, x, h=1e-5: -numerical_gradient(f, x, h)),
         Mistake("rows-only",
                 N_("Right for a vector, wrong for a matrix: x[i] is a whole row there, so you nudged every entry "
-                "of the row at once. Loop over single entries, e.g. over x.reshape(-1) (or x.numel() indices)."),
+                   "of the row at once. Loop over single entries, e.g. over x.reshape(-1) (or x.numel() indices)."),
                 wrong=_first_axis_only),
     ),
 ))
@@ -185,13 +185,13 @@ register(Exercise(
     rtol=1e-10,
     atol=1e-12,
     convention=N_("p is a float64 tensor of shape (2,) holding the point (x, y); return (∂f/∂x, ∂f/∂y) at p, "
-               "shape (2,), float64."),
+                  "shape (2,), float64."),
     rules=(no_autograd(N_("derive the two partial derivatives on paper and code the formulas: no autograd (no "
-                       "backward(), torch.autograd.grad, requires_grad or torch.func transforms).")),),
+                          "backward(), torch.autograd.grad, requires_grad or torch.func transforms).")),),
     hints=(
         N_("Treat y as a constant to get ∂f/∂x, and x as a constant to get ∂f/∂y."),
         N_("Differentiate x²·y and sin y one term at a time; a term without the variable you differentiate by has "
-        "derivative 0. Put the two results into one tensor of shape (2,)."),
+           "derivative 0. Put the two results into one tensor of shape (2,)."),
     ),
     mistakes=(
         Mistake("swapped", N_("Your two entries are swapped: the first entry is ∂f/∂x = 2xy, the second ∂f/∂y."),
@@ -243,28 +243,28 @@ register(Exercise(
     rtol=1e-10,
     atol=1e-12,
     convention=N_("grad and v are float64 tensors of shape (d,); v is any non-zero vector, of any length. "
-               "Return the slope of f per unit distance in the direction of v: a single number (a 0-d tensor "
-               "or a float)."),
+                  "Return the slope of f per unit distance in the direction of v: a single number (a 0-d tensor "
+                  "or a float)."),
     hints=(
         N_("A slope per unit of distance is measured along a direction vector of length 1."),
         N_("Make a unit vector that points the way v points, then combine it with the gradient the way a "
-        "directional derivative combines them (section 4 above)."),
+           "directional derivative combines them (section 4 above)."),
     ),
     mistakes=(
         Mistake("not-normalised",
                 N_("This is ∇f · v without dividing by ‖v‖: when v is longer or shorter than 1, the slope "
-                "comes out scaled by its length. Divide by torch.linalg.vector_norm(v)."),
+                   "comes out scaled by its length. Divide by torch.linalg.vector_norm(v)."),
                 wrong=lambda grad, v: torch.dot(grad, v)),
         Mistake("norm-squared",
                 N_("You divided by ‖v‖²; that gives the projection coefficient. The slope per unit distance "
-                "divides by ‖v‖ once."),
+                   "divides by ‖v‖ once."),
                 wrong=lambda grad, v: torch.dot(grad, v) / torch.dot(v, v)),
         Mistake("elementwise",
                 N_("You returned the elementwise product: sum it (a dot product) to get one number."),
                 wrong=lambda grad, v: grad * v / torch.linalg.vector_norm(v)),
         Mistake("normalised-gradient",
                 N_("You divided by ‖∇f‖ instead of ‖v‖. The gradient keeps its length (it sets the slope); only "
-                "the direction v is made a unit vector."),
+                   "the direction v is made a unit vector."),
                 wrong=lambda grad, v: torch.dot(grad, v) / torch.linalg.vector_norm(grad)),
     ),
 ))
@@ -343,30 +343,30 @@ register(Exercise(
     rtol=1e-8,
     atol=1e-10,
     convention=N_("Row 0 of the result is x0 itself and row t is the point after t updates x ← x − lr·∇f(x): "
-               "shape (steps + 1, d), same dtype as x0; x0 is left unchanged."),
+                  "shape (steps + 1, d), same dtype as x0; x0 is left unchanged."),
     rules=(must_use_autograd(N_("compute ∇f with autograd (backward() or torch.autograd.grad), since f can be "
-                             "any function.")),),
+                                "any function.")),),
     hints=(
         N_("Keep a list of points that starts with x0. Each step: the gradient at the current point, a step "
-        "against it, the new point appended. At the end, stack the points into one tensor."),
+           "against it, the new point appended. At the end, stack the points into one tensor."),
         N_("Autograd gives the gradient at a point only if that point is a tensor that requires grad: make a "
-        "fresh one at every step (from a detached copy), so no step's graph hangs on to the previous ones."),
+           "fresh one at every step (from a detached copy), so no step's graph hangs on to the previous ones."),
     ),
     mistakes=(
         Mistake("missing-x0",
                 N_("Your trajectory is missing its first row: include x0 itself, so the result has "
-                "steps + 1 rows."),
+                   "steps + 1 rows."),
                 wrong=_gd_without_x0),
         Mistake("ascent",
                 N_("Your points move uphill: the update is x − lr·∇f(x) (minus: against the gradient)."),
                 wrong=_gd_ascent),
         Mistake("final-only",
                 N_("You returned only the final point; the exercise asks for every iterate stacked into a "
-                "(steps + 1, d) tensor."),
+                   "(steps + 1, d) tensor."),
                 wrong=_gd_final_only),
         Mistake("grad-not-zeroed",
                 N_("Your steps use the sum of all gradients so far: .backward() adds into x.grad, so set "
-                "x.grad = None (or call x.grad.zero_()) after each step, or use torch.autograd.grad."),
+                   "x.grad = None (or call x.grad.zero_()) after each step, or use torch.autograd.grad."),
                 wrong=_gd_accumulated),
         Mistake("one-step-too-many",
                 N_("Your trajectory has one update too many: `steps` updates give steps + 1 rows including x0."),

@@ -63,13 +63,13 @@ register(Exercise(
     public_cases=_mse_public,
     hidden_cases=_mse_hidden,
     convention=N_("Mean reduction over all elements, as torch.nn.functional.mse_loss does by default. Return a "
-               "0-d tensor (a loss must stay a tensor to be backpropagated)."),
+                  "0-d tensor (a loss must stay a tensor to be backpropagated)."),
     accepts_float=False,
     rules=(forbid("torch.nn.functional.mse_loss", text=N_("write it yourself: F.mse_loss is off limits.")),),
     hints=(
         N_("Square the differences elementwise, then average over every element, not only over the batch."),
         N_("Keep the result a tensor: a loss that became a Python number (through .item() or float()) can no "
-        "longer be backpropagated."),
+           "longer be backpropagated."),
     ),
     mistakes=(
         Mistake("sum", N_("You summed the squared errors; MSE takes their mean (divide by the number of elements)."),
@@ -93,7 +93,7 @@ register(Exercise(
     hidden_cases=_mse_hidden,
     convention=N_("Mean reduction over all N elements of pred; return a tensor of pred's shape."),
     rules=(no_autograd(N_("derive the gradient yourself and code the formula: no autograd (no backward(), "
-                       "torch.autograd.grad, requires_grad or torch.func transforms).")),),
+                          "torch.autograd.grad, requires_grad or torch.func transforms).")),),
     hints=(
         N_("Differentiate (1/N) Σᵢ (pᵢ − tᵢ)² with respect to one pᵢ: only one term of the sum depends on it."),
         N_("N counts every element of pred (`pred.numel()`), not only the batch; the gradient has pred's shape."),
@@ -168,7 +168,7 @@ register(Exercise(
     hints=(
         N_("H(p) = −Σᵢ pᵢ log pᵢ over the last dimension (dim=-1), one value per distribution."),
         N_("Where pᵢ = 0, pᵢ·log pᵢ is 0 · (−inf) = nan in floating point, though its limit is 0. Look for a torch "
-        "function that computes x·log(y) with that convention built in, or leave those terms out with a mask."),
+           "function that computes x·log(y) with that convention built in, or leave those terms out with a mask."),
     ),
     mistakes=(
         Mistake("nan-at-zero", N_("p * log(p) gives 0 * -inf = nan where p = 0. By convention 0 log 0 = 0: use "
@@ -221,7 +221,7 @@ register(Exercise(
     hints=(
         N_("KL(p ‖ q) = Σᵢ pᵢ log(pᵢ / qᵢ) over the last dimension: the average is taken under p."),
         N_("Terms with pᵢ = 0 contribute 0, however small qᵢ is (as in your entropy). Writing the sum as "
-        "p log p − p log q lets each part use that convention."),
+           "p log p − p log q lets each part use that convention."),
     ),
     mistakes=(
         Mistake("swapped", N_("You computed KL(q || p): the divergence is not symmetric. KL(p || q) weights "
@@ -313,16 +313,16 @@ register(Exercise(
     hidden_cases=_ce_hidden,
     accepts_float=False,
     convention=N_("logits: shape (N, C); target: N class indices (int64). Mean over the batch, natural log, "
-               "as torch.nn.functional.cross_entropy; return a 0-d tensor. The gradient cases differentiate "
-               "your loss with autograd with respect to the logits and compare with (softmax(z) − onehot(y)) / N."),
+                  "as torch.nn.functional.cross_entropy; return a 0-d tensor. The gradient cases differentiate "
+                  "your loss with autograd with respect to the logits and compare with (softmax(z) − onehot(y)) / N."),
     rules=(forbid("torch.nn.functional.cross_entropy", *LOG_SOFTMAX, "torch.logsumexp", "torch.Tensor.logsumexp",
                   "torch.special.logsumexp",
                   text=N_("compute it yourself with log-sum-exp: F.cross_entropy, log_softmax and torch.logsumexp "
-                       "are off limits.")),),
+                          "are off limits.")),),
     hints=(
         N_("−log softmax(z)_y = log Σⱼ e^{zⱼ} − z_y: no probabilities need to be formed at all."),
         N_("Σⱼ e^{zⱼ} overflows as soon as one logit is large. Factor e^m out of the sum, with m each row's largest "
-        "logit, before exponentiating; `logits[torch.arange(N), target]` picks every row's z_y."),
+           "logit, before exponentiating; `logits[torch.arange(N), target]` picks every row's z_y."),
     ),
     mistakes=(
         Mistake("exp-overflow", N_("exp(1000) is inf, and inf / inf = nan: subtract each row's maximum logit "
@@ -423,17 +423,17 @@ register(Exercise(
     hidden_cases=_bce_hidden,
     accepts_float=False,
     convention=N_("Mean over all elements; targets may be soft (any value in [0, 1]); natural log, as "
-               "torch.nn.functional.binary_cross_entropy_with_logits; return a 0-d tensor. The gradient cases "
-               "differentiate your loss with autograd with respect to the logits and compare with (σ(z) − y) / N."),
+                  "torch.nn.functional.binary_cross_entropy_with_logits; return a 0-d tensor. The gradient cases "
+                  "differentiate your loss with autograd with respect to the logits and compare with (σ(z) − y) / N."),
     rules=(forbid("torch.nn.functional.binary_cross_entropy_with_logits", "torch.nn.functional.softplus",
                   "torch.nn.functional.logsigmoid", "torch.logaddexp", "torch.Tensor.logaddexp",
                   text=N_("work from the logits yourself: F.binary_cross_entropy_with_logits, F.softplus, "
-                       "F.logsigmoid and torch.logaddexp are off limits.")),),
+                          "F.logsigmoid and torch.logaddexp are off limits.")),),
     hints=(
         N_("With s = σ(z), write log s and log(1 − s) in terms of z alone: −y log s − (1 − y) log(1 − s) "
-        "simplifies to a softplus of z minus y·z."),
+           "simplifies to a softplus of z minus y·z."),
         N_("Compute that softplus the stable way, as in 03_activations (no exponent of a large positive number, "
-        "each `torch.where` branch fed only its own side's inputs), then average over all elements."),
+           "each `torch.where` branch fed only its own side's inputs), then average over all elements."),
     ),
     mistakes=(
         Mistake("sigmoid-then-log", N_("sigmoid(1e4) rounds to exactly 1, so log(1 - sigmoid(z)) = log(0) = -inf "
@@ -441,9 +441,9 @@ register(Exercise(
                 wrong=_bce_sigmoid_then_log),
         Mistake("sigmoid-then-clamp",
                 N_("Clamping σ(z) into [ε, 1 − ε] before the log keeps the loss finite but wrong: a confidently wrong "
-                "logit of 1e4 costs −log ε (about 16 for ε = 1e-7) instead of 1e4, and inside the clamp the "
-                "gradient is 0, so the network gets no signal from exactly the examples it gets most wrong. Work "
-                "with the logits: the loss equals softplus(z) − y·z."),
+                   "logit of 1e4 costs −log ε (about 16 for ε = 1e-7) instead of 1e4, and inside the clamp the "
+                   "gradient is 0, so the network gets no signal from exactly the examples it gets most wrong. Work "
+                   "with the logits: the loss equals softplus(z) − y·z."),
                 test=_is_clamped_bce),
         Mistake("naive-softplus", N_("log(1 + exp(-z)) overflows to inf at z = -1e4. Compute the softplus so "
                 "that no exponent is ever a large positive number."),
@@ -489,7 +489,7 @@ def _wd_hidden(rng: np.random.Generator) -> list[Case]:
         cases.append(Case((normal(rng, shape), normal(rng, shape), float(rng.uniform(0.001, 0.5)),
                            float(rng.uniform(0.0, 0.2))),
                           label=N_("random weights and gradient ~ N(0, 1), lr ~ U(0.001, 0.5), "
-                                "weight_decay ~ U(0, 0.2)")))
+                                   "weight_decay ~ U(0, 0.2)")))
     return cases
 
 
@@ -502,7 +502,7 @@ register(Exercise(
     public_cases=_wd_public,
     hidden_cases=_wd_hidden,
     convention=N_("PyTorch's convention: weight_decay = lambda adds lambda * w to the gradient, i.e. the penalty "
-               "is (lambda / 2) ||w||^2, as torch.optim.SGD(weight_decay=lambda). Return a new tensor."),
+                  "is (lambda / 2) ||w||^2, as torch.optim.SGD(weight_decay=lambda). Return a new tensor."),
     hints=(
         N_("The penalty (λ/2)‖w‖² is part of the cost, so its gradient joins grad: differentiate it."),
         N_("Then take the usual SGD step with the combined gradient. Return a new tensor; do not change w in place."),

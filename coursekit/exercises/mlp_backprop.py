@@ -20,7 +20,7 @@ from coursekit.exercises.rules import no_autograd
 from coursekit.i18n import N_
 
 BY_HAND = no_autograd(N_("backpropagate by hand with the chain rule: no autograd (no backward(), torch.autograd.grad, "
-                      "requires_grad or torch.func transforms)."))
+                         "requires_grad or torch.func transforms)."))
 
 NOTEBOOK = "07_backprop_mlp"
 
@@ -78,24 +78,24 @@ register(Exercise(
     hidden_cases=_perceptron_hidden,
     output_names=("w_new", "b_new"),
     convention=N_("Labels are -1/+1. Update when y (w·x + b) <= 0 (a point on the boundary counts as wrong); "
-               "return (w_new, b_new) with b_new a float."),
+                  "return (w_new, b_new) with b_new a float."),
     hints=(
         N_("First decide whether the sample is on the wrong side: the sign of y·(w·x + b) tells you."),
         N_("Only a misclassified sample (product ≤ 0, the boundary included) moves w and b, towards classifying "
-        "it right; return b as a Python float either way, and leave w itself untouched."),
+           "it right; return b as a Python float either way, and leave w itself untouched."),
     ),
     mistakes=(
         Mistake("always-update",
                 N_("You updated a sample that is already classified correctly. The perceptron only learns "
-                "from mistakes: change w and b only when y (w·x + b) <= 0."),
+                   "from mistakes: change w and b only when y (w·x + b) <= 0."),
                 wrong=lambda w, b, x, y, lr: _perceptron_variant(w, b, x, y, lr, always=True)),
         Mistake("strict-inequality",
                 N_("A score of exactly 0 lies on the boundary and must count as a mistake (<= 0, not < 0); "
-                "otherwise a perceptron that starts at w = 0, b = 0 never moves."),
+                   "otherwise a perceptron that starts at w = 0, b = 0 never moves."),
                 wrong=lambda w, b, x, y, lr: _perceptron_variant(w, b, x, y, lr, strict=True)),
         Mistake("sign-flip",
                 N_("Your update moves the wrong way: add lr·y·x to w (and lr·y to b), so the score y (w·x + b) "
-                "grows towards positive."),
+                   "grows towards positive."),
                 wrong=lambda w, b, x, y, lr: _perceptron_variant(w, b, x, y, lr, sign=-1.0)),
         Mistake("bias-not-updated",
                 N_("w is right but b did not change: the bias learns too, b <- b + lr·y (its input is a constant 1)."),
@@ -156,13 +156,13 @@ register(Exercise(
     rtol=1e-9,
     atol=1e-12,
     convention=N_("y = x @ W.T + b as in torch.nn.Linear: x (N, in), W (out, in), b (out,), grad_out = dL/dy "
-               "(N, out). Return (grad_x, grad_W, grad_b) with the shapes of x, W and b."),
+                  "(N, out). Return (grad_x, grad_W, grad_b) with the shapes of x, W and b."),
     rules=(BY_HAND,),
     hints=(
         N_("Each gradient has the shape of the thing it is the gradient of: grad_x like x (N, in), grad_W like "
-        "W (out, in), grad_b like b (out,). Let the shapes pick the matrix products."),
+           "W (out, in), grad_b like b (out,). Let the shapes pick the matrix products."),
         N_("Every sample of the batch adds its own contribution to the shared parameters, so their gradients sum "
-        "over the batch; grad_x keeps one row per sample."),
+           "over the batch; grad_x keeps one row per sample."),
     ),
     mistakes=(
         Mistake("grad-W-transposed",
@@ -170,11 +170,11 @@ register(Exercise(
                 wrong=lambda x, W, b, g: (g @ W, x.T @ g, g.sum(dim=0))),
         Mistake("grad-b-not-summed",
                 N_("grad_b must have b's shape (out,): the same bias is added to every sample, so sum grad_out over "
-                "the batch (dim=0)."),
+                   "the batch (dim=0)."),
                 wrong=lambda x, W, b, g: (g @ W, g.T @ x, g)),
         Mistake("grad-b-mean",
                 N_("grad_b is the sum over the batch, not the mean: any averaging already happened inside the loss "
-                "(it is part of grad_out)."),
+                   "(it is part of grad_out)."),
                 wrong=lambda x, W, b, g: (g @ W, g.T @ x, g.mean(dim=0))),
         Mistake("grad-x-uses-W-transposed",
                 N_("grad_x multiplies by W, not W.T: y = x @ W.T, so dL/dx = grad_out @ W (shape (N, in))."),
@@ -265,22 +265,22 @@ register(Exercise(
     rtol=1e-9,
     atol=1e-12,
     convention=N_("out = relu(x @ W1.T + b1) @ W2.T + b2, L = ((out - y)**2).mean() over all N·k entries "
-               "(MSELoss's default). ReLU'(0) = 0, as in PyTorch. Checked in float64 against autograd."),
+                  "(MSELoss's default). ReLU'(0) = 0, as in PyTorch. Checked in float64 against autograd."),
     rules=(BY_HAND,),
     hints=(
         N_("Go backwards one step at a time: dL/dout = 2 (out - y) / (N·k), then the second linear layer, "
-        "then the ReLU, then the first linear layer (your linear_backward does the two linear steps)."),
+           "then the ReLU, then the first linear layer (your linear_backward does the two linear steps)."),
         N_("Through the ReLU the gradient passes only where the forward pre-activation was positive (ReLU'(0) = 0), "
-        "so keep z1 from the forward pass. Biases get the batch sum of their layer's upstream gradient."),
+           "so keep z1 from the forward pass. Biases get the batch sum of their layer's upstream gradient."),
     ),
     mistakes=(
         Mistake("sum-not-mean",
                 N_("Your gradients are N·k times too large: the loss is the mean over all N·k entries, so "
-                "dL/dout = 2 (out - y) / (N·k), not 2 (out - y)."),
+                   "dL/dout = 2 (out - y) / (N·k), not 2 (out - y)."),
                 wrong=lambda *a: _mlp_variant(*a, divide="none")),
         Mistake("mean-over-batch-only",
                 N_("Your gradients are k times too large: the mean runs over every entry of out (N samples × k "
-                "outputs), so divide by out.numel(), not by the batch size."),
+                   "outputs), so divide by out.numel(), not by the batch size."),
                 wrong=lambda *a: _mlp_variant(*a, divide="batch")),
         Mistake("missing-factor-two",
                 N_("Your gradients are half the right size: d/dout (out - y)² = 2 (out - y)."),
@@ -290,19 +290,19 @@ register(Exercise(
                 wrong=lambda *a: _mlp_variant(*a, factor=-2.0)),
         Mistake("no-relu-mask",
                 N_("The first layer's gradients ignore the ReLU: multiply grad_h by the mask (z1 > 0) before "
-                "the first linear layer; units that were off pass no gradient."),
+                   "the first linear layer; units that were off pass no gradient."),
                 wrong=lambda *a: _mlp_variant(*a, mask="none")),
         Mistake("mask-from-gradient",
                 N_("Your ReLU mask comes from the sign of the incoming gradient; it must come from the forward "
-                "pre-activation: grad_z1 = grad_h * (z1 > 0) with z1 = x @ W1.T + b1."),
+                   "pre-activation: grad_z1 = grad_h * (z1 > 0) with z1 = x @ W1.T + b1."),
                 wrong=lambda *a: _mlp_variant(*a, mask="grad>0")),
         Mistake("relu-grad-one-at-zero",
                 N_("At pre-activations exactly 0 you let the gradient through. PyTorch's convention is "
-                "ReLU'(0) = 0: use the mask z1 > 0, not z1 >= 0."),
+                   "ReLU'(0) = 0: use the mask z1 > 0, not z1 >= 0."),
                 wrong=lambda *a: _mlp_variant(*a, mask="z>=0")),
         Mistake("weights-transposed",
                 N_("Your weight gradients are transposed: grad_W must have W's shape (out, in), i.e. "
-                "grad_z.T @ (layer input), not (layer input).T @ grad_z."),
+                   "grad_z.T @ (layer input), not (layer input).T @ grad_z."),
                 wrong=lambda *a: _mlp_variant(*a, transpose=True)),
         Mistake("bias-not-summed",
                 N_("Bias gradients must have the bias's shape: sum the upstream gradient over the batch (dim=0)."),

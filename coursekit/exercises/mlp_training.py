@@ -77,36 +77,36 @@ register(Exercise(
     rtol=1e-9,
     atol=0.0,
     convention=N_("relu: He/Kaiming normal, fan_in mode, std = sqrt(2 / fan_in). tanh, sigmoid, linear: Xavier "
-               "normal, std = gain · sqrt(2 / (fan_in + fan_out)) with torch.nn.init.calculate_gain's gain "
-               "(5/3 for tanh, 1 for sigmoid and linear). Return a float."),
+                  "normal, std = gain · sqrt(2 / (fan_in + fan_out)) with torch.nn.init.calculate_gain's gain "
+                  "(5/3 for tanh, 1 for sigmoid and linear). Return a float."),
     hints=(
         N_("Two cases: a ReLU layer uses He's formula, every other non-linearity Xavier's, scaled by its gain."),
         N_("The gain is what torch.nn.init.calculate_gain returns for the non-linearity. The formulas above give "
-        "standard deviations of a normal distribution; a uniform initialiser's bound is a different number."),
+           "standard deviations of a normal distribution; a uniform initialiser's bound is a different number."),
     ),
     mistakes=(
         Mistake("xavier-he-swapped",
                 N_("Xavier and He are swapped: ReLU layers use He, sqrt(2 / fan_in); tanh, sigmoid and linear "
-                "layers use Xavier, gain · sqrt(2 / (fan_in + fan_out))."),
+                   "layers use Xavier, gain · sqrt(2 / (fan_in + fan_out))."),
                 wrong=lambda fi, fo, nl: _init_variant(fi, fo, nl, swap=True)),
         Mistake("he-fan-out",
                 N_("For ReLU you used fan_out; He's fan_in mode (torch's default) divides by fan_in, which keeps "
-                "the forward activations' scale constant."),
+                   "the forward activations' scale constant."),
                 wrong=lambda fi, fo, nl: _init_variant(fi, fo, nl, he_fan="out")),
         Mistake("variance-not-std",
                 N_("That is the variance; the question asks for the standard deviation, its square root."),
                 wrong=lambda fi, fo, nl: _init_variant(fi, fo, nl, power=2.0)),
         Mistake("uniform-bound",
                 N_("That is the bound a of the uniform version U(-a, a) (the 6 in sqrt(6 / ...)); the normal "
-                "version's std uses 2: sqrt(2 / fan_in) for He, gain · sqrt(2 / (fan_in + fan_out)) for Xavier."),
+                   "version's std uses 2: sqrt(2 / fan_in) for He, gain · sqrt(2 / (fan_in + fan_out)) for Xavier."),
                 wrong=lambda fi, fo, nl: _init_variant(fi, fo, nl, uniform_bound=True)),
         Mistake("tanh-gain-missing",
                 N_("For tanh, multiply by the gain 5/3 (torch.nn.init.calculate_gain('tanh')): tanh squashes its "
-                "input, and the gain makes up for it."),
+                   "input, and the gain makes up for it."),
                 wrong=lambda fi, fo, nl: _init_variant(fi, fo, nl, tanh_gain=False)),
         Mistake("xavier-fan-in-only",
                 N_("For tanh, sigmoid and linear layers you used gain · sqrt(1 / fan_in) (LeCun's scale). Xavier "
-                "averages the two fans: gain · sqrt(2 / (fan_in + fan_out)), so fan_out matters too."),
+                   "averages the two fans: gain · sqrt(2 / (fan_in + fan_out)), so fan_out matters too."),
                 wrong=lambda fi, fo, nl: math.sqrt(2.0 / fi) if nl == "relu" else
                 XAVIER_GAINS[nl] * math.sqrt(1.0 / fi)),
     ),
@@ -152,7 +152,7 @@ def _dropout_hidden(rng: np.random.Generator) -> list[Case]:
         mask = torch.from_numpy(rng.random(shape) >= p)
         cases.append(Case((normal(rng, shape), mask, p),
                           label=N_("random activations ~ N(0, 1), p a multiple of 0.05 in [0.05, 0.9], "
-                                "units kept with probability 1 - p")))
+                                   "units kept with probability 1 - p")))
     return cases
 
 
@@ -165,32 +165,32 @@ register(Exercise(
     public_cases=_dropout_public,
     hidden_cases=_dropout_hidden,
     convention=N_("mask is a bool tensor shaped like x, True for the units that are kept. Survivors are scaled "
-               "by 1 / (1 - p); p = 0 is the identity; p = 1 returns zeros (as torch's dropout does). "
-               "Return a new tensor of x's dtype."),
+                  "by 1 / (1 - p); p = 0 is the identity; p = 1 returns zeros (as torch's dropout does). "
+                  "Return a new tensor of x's dtype."),
     hints=(
         N_("Zero the dropped units by multiplying by the mask (True counts as 1, False as 0), then scale what "
-        "is left so that the expected value of every unit is unchanged."),
+           "is left so that the expected value of every unit is unchanged."),
         N_("Each unit survives with probability 1 − p: choose the scale factor that keeps every unit's expected "
-        "value at x. At p = 1 no such factor exists; nothing survives, so the output is all zeros."),
+           "value at x. At p = 1 no such factor exists; nothing survives, so the output is all zeros."),
     ),
     mistakes=(
         Mistake("no-rescale",
                 N_("You dropped the units but did not rescale the survivors: divide by (1 - p) so that the "
-                "expected activation stays x and nothing needs to change at test time."),
+                   "expected activation stays x and nothing needs to change at test time."),
                 wrong=lambda x, mask, p: x * mask),
         Mistake("divide-by-p",
                 N_("You divided by p, the drop probability; divide by the keep probability 1 - p."),
                 wrong=lambda x, mask, p: x * mask / p),
         Mistake("multiply-by-keep",
                 N_("You multiplied by (1 - p); that is the old test-time scaling. Inverted dropout divides the "
-                "survivors by (1 - p) during training instead."),
+                   "survivors by (1 - p) during training instead."),
                 wrong=lambda x, mask, p: x * mask * (1 - p)),
         Mistake("mask-inverted",
                 N_("You kept the units where mask is False: mask is True for the units that are kept."),
                 wrong=lambda x, mask, p: x * ~mask / (1 - p)),
         Mistake("nan-at-p-one",
                 N_("At p = 1 every unit is dropped and x * mask / (1 - p) is 0 / 0 = nan: return zeros in that "
-                "case (torch.zeros_like(x)), as torch.nn.functional.dropout does."),
+                   "case (torch.zeros_like(x)), as torch.nn.functional.dropout does."),
                 wrong=lambda x, mask, p: x * mask / torch.tensor(1.0 - p, dtype=x.dtype)),
     ),
 ))
@@ -252,30 +252,30 @@ register(Exercise(
     rtol=1e-5,
     atol=1e-9,
     convention=N_("As torch.nn.utils.clip_grad_norm_: one total 2-norm over all tensors; every gradient is "
-               "multiplied by min(1, max_norm / (total + 1e-6)). Return a tuple of new tensors; the 1e-6 may "
-               "be left out (within the tolerance)."),
+                  "multiplied by min(1, max_norm / (total + 1e-6)). Return a tuple of new tensors; the 1e-6 may "
+                  "be left out (within the tolerance)."),
     hints=(
         N_("First the total norm: the square root of the sum of the squares of every entry of every gradient, "
-        "as if all tensors were one long vector."),
+           "as if all tensors were one long vector."),
         N_("Then one common factor for every gradient, never above 1, so the direction of the whole update is kept "
-        "and only its length can shrink to max_norm."),
+           "and only its length can shrink to max_norm."),
     ),
     mistakes=(
         Mistake("per-tensor",
                 N_("You clipped each gradient by its own norm. clip_grad_norm uses one total norm over all "
-                "tensors and one common factor, so the update keeps its direction."),
+                   "tensors and one common factor, so the update keeps its direction."),
                 wrong=lambda grads, max_norm: _clip_variant(grads, max_norm, per_tensor=True)),
         Mistake("no-clamp",
                 N_("Small gradients were scaled up to max_norm: the factor is min(1, max_norm / total), so "
-                "gradients already shorter than max_norm stay as they are."),
+                   "gradients already shorter than max_norm stay as they are."),
                 wrong=lambda grads, max_norm: _clip_variant(grads, max_norm, clamp=False)),
         Mistake("clip-values",
                 N_("You clamped each entry to [-max_norm, max_norm] (that is clip_grad_value_). Clipping by norm "
-                "rescales every entry by the same factor."),
+                   "rescales every entry by the same factor."),
                 wrong=lambda grads, max_norm: tuple(g.clamp(-max_norm, max_norm) for g in grads)),
         Mistake("sum-of-norms",
                 N_("Your total norm adds the tensors' norms; the total is sqrt(sum of all squared entries), "
-                "i.e. the norm of the per-tensor norms."),
+                   "i.e. the norm of the per-tensor norms."),
                 wrong=lambda grads, max_norm: _clip_variant(grads, max_norm, total="sum")),
         Mistake("squared-norm",
                 N_("Your total norm is the sum of squares without the square root."),

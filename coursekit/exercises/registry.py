@@ -2,14 +2,17 @@
 
 from __future__ import annotations
 
+import contextlib
 import difflib
+from collections.abc import Iterator
 
 from coursekit.exercises.model import Exercise
 from coursekit.i18n import _
 
-__all__ = ["UnknownExerciseError", "all_exercises", "by_notebook", "get", "notebooks", "register"]
+__all__ = ["UnknownExerciseError", "all_exercises", "by_notebook", "collecting", "get", "notebooks", "register"]
 
 _REGISTRY: dict[str, Exercise] = {}
+_collector: dict[str, Exercise] | None = None
 
 
 class UnknownExerciseError(KeyError):
@@ -20,12 +23,30 @@ class UnknownExerciseError(KeyError):
 
 
 def register(exercise: Exercise) -> Exercise:
-    """Add an exercise to the bank; ids are unique across the whole course."""
-    if exercise.id in _REGISTRY and _REGISTRY[exercise.id] is not exercise:
+    """Add an exercise to the bank (or to the collection being made, see `collecting`); ids are unique in it."""
+    if not isinstance(exercise, Exercise):
+        raise TypeError(f"register() takes an Exercise, not {type(exercise).__name__}.")
+    target = _REGISTRY if _collector is None else _collector
+    if exercise.id in target and target[exercise.id] is not exercise:
         raise ValueError(f"Exercise id {exercise.id!r} is defined twice "
-                         f"({_REGISTRY[exercise.id].notebook} and {exercise.notebook}).")
-    _REGISTRY[exercise.id] = exercise
+                         f"({target[exercise.id].notebook} and {exercise.notebook}).")
+    target[exercise.id] = exercise
     return exercise
+
+
+@contextlib.contextmanager
+def collecting() -> Iterator[dict[str, Exercise]]:
+    """Within the block, register() adds to the dict it yields instead of the course's bank.
+
+    How an instructor's private bank is loaded (`coursekit.grading.bank`): its exercises may
+    reuse a course id (to replace that exercise for one grading run) without touching the course.
+    """
+    global _collector
+    previous, _collector = _collector, {}
+    try:
+        yield _collector
+    finally:
+        _collector = previous
 
 
 def get(exercise_id: str) -> Exercise:

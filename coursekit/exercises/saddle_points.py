@@ -110,27 +110,27 @@ register(Exercise(
     rules=(forbid("torch.autograd.functional.hessian", "torch.autograd.functional.jacobian", "torch.func.hessian",
                   "torch.func.jacrev", "torch.func.jacfwd",
                   text=N_("build H yourself from gradients: torch.autograd.functional.hessian/jacobian and "
-                       "torch.func's hessian, jacrev and jacfwd are off limits.")),
+                          "torch.func's hessian, jacrev and jacfwd are off limits.")),
            must_create_graph(N_("differentiate the gradient: compute it with create_graph=True, then differentiate "
-                             "each of its entries."))),
+                                "each of its entries."))),
     hints=(
         N_("The Hessian is the Jacobian of the gradient: row i holds the derivatives of ∂f/∂xᵢ. For autograd to "
-        "differentiate the gradient, the gradient itself must be recorded in a graph."),
+           "differentiate the gradient, the gradient itself must be recorded in a graph."),
         N_("Take one gradient of each entry of the first gradient, d of them through the same graph (which must "
-        "survive all d calls), stack the rows, and return the result detached."),
+           "survive all d calls), stack the rows, and return the result detached."),
     ),
     mistakes=(
         Mistake("diagonal-only",
                 N_("Only the diagonal ∂²f/∂xᵢ² is filled in: the mixed partials ∂²f/∂xᵢ∂xⱼ off the diagonal "
-                "are missing. Differentiate each gradient entry with respect to the whole x."),
+                   "are missing. Differentiate each gradient entry with respect to the whole x."),
                 wrong=_hessian_diagonal_only),
         Mistake("upper-only",
                 N_("Your matrix is not symmetric: only the upper triangle is filled. ∂²f/∂xᵢ∂xⱼ = ∂²f/∂xⱼ∂xᵢ, "
-                "so H[j, i] must equal H[i, j]."),
+                   "so H[j, i] must equal H[i, j]."),
                 wrong=_hessian_upper_only),
         Mistake("gradient",
                 N_("You returned the gradient (first derivatives). The Hessian differentiates the gradient once "
-                "more: one row per gradient entry, a (d, d) matrix."),
+                   "more: one row per gradient entry, a (d, d) matrix."),
                 wrong=_hessian_gradient),
         Mistake("negated",
                 N_("Your matrix has the opposite sign of the Hessian everywhere."),
@@ -221,33 +221,33 @@ register(Exercise(
     public_cases=_classify_public,
     hidden_cases=_classify_hidden,
     convention=N_("x (float64, shape (d,)) is a critical point of f. Return one of the strings 'minimum', "
-               "'maximum', 'saddle' or 'degenerate'; eigenvalues with |λ| ≤ 1e-6 count as zero."),
+                  "'maximum', 'saddle' or 'degenerate'; eigenvalues with |λ| ≤ 1e-6 count as zero."),
     hints=(
         N_("The verdict is decided by the signs of the Hessian's eigenvalues at x (`torch.linalg.eigvalsh`, since "
-        "H is symmetric); you may use your hessian() from above or torch.autograd.functional.hessian."),
+           "H is symmetric); you may use your hessian() from above or torch.autograd.functional.hessian."),
         N_("Mind the order of the tests in the table: curvature of both signs decides the verdict even when "
-        "another eigenvalue is zero."),
+           "another eigenvalue is zero."),
     ),
     mistakes=(
         Mistake("eigenvalues",
                 N_("You returned the eigenvalues; turn them into a verdict: return one of 'minimum', 'maximum', "
-                "'saddle' or 'degenerate'."),
+                   "'saddle' or 'degenerate'."),
                 test=lambda case, expected, got: not isinstance(got, str) and hasattr(got, "shape")),
         Mistake("swapped",
                 N_("Minimum and maximum are swapped: positive curvature in every direction (all λ > 0) is a "
-                "minimum."),
+                   "minimum."),
                 wrong=_classify_swapped),
         Mistake("diagonal",
                 N_("This follows the signs of the Hessian's diagonal. The test needs its eigenvalues: x·y has a "
-                "zero diagonal, but eigenvalues +1 and −1, so the origin is a saddle."),
+                   "zero diagonal, but eigenvalues +1 and −1, so the origin is a saddle."),
                 wrong=_classify_diagonal),
         Mistake("ignores-zero",
                 N_("A zero eigenvalue was treated as positive (or negative). When an eigenvalue is zero and the "
-                "others share one sign, the test is inconclusive: answer 'degenerate'."),
+                   "others share one sign, the test is inconclusive: answer 'degenerate'."),
                 wrong=_classify_ignores_zero),
         Mistake("degenerate-first",
                 N_("A positive and a negative eigenvalue prove a saddle even when another eigenvalue is zero: "
-                "check for the saddle before answering 'degenerate'."),
+                   "check for the saddle before answering 'degenerate'."),
                 wrong=_classify_degenerate_first),
     ),
 ))
@@ -320,38 +320,38 @@ register(Exercise(
     rtol=1e-8,
     atol=1e-10,
     convention=N_("torch.optim.SGD(momentum=beta) with dampening 0, no Nesterov: buf = g at the first step, "
-               "then buf = β·buf + g; x = x − lr·buf. Row 0 is x0; shape (steps + 1, d)."),
+                  "then buf = β·buf + g; x = x − lr·buf. Row 0 is x0; shape (steps + 1, d)."),
     rules=(must_use_autograd(N_("compute each gradient with autograd (backward() or torch.autograd.grad), since f "
-                             "can be any function.")),),
+                                "can be any function.")),),
     hints=(
         N_("Keep a buffer next to x that remembers past gradients. In each step update the buffer with the new "
-        "gradient first, then move x along the buffer."),
+           "gradient first, then move x along the buffer."),
         N_("Check your first step by hand: with the buffer starting at zero it is an ordinary gradient step."),
         N_("Return every point, x0 first, stacked as in gradient_descent."),
     ),
     mistakes=(
         Mistake("missing-x0",
                 N_("Your trajectory is missing its first row: include x0 itself, so the result has "
-                "steps + 1 rows."),
+                   "steps + 1 rows."),
                 wrong=lambda f, x0, lr, beta, steps: momentum_descent(f, x0, lr, beta, steps)[1:]),
         Mistake("dampening",
                 N_("This is the moving-average form buf = β·buf + (1 − β)·g. PyTorch's SGD adds the full "
-                "gradient: buf = β·buf + g (dampening = 0)."),
+                   "gradient: buf = β·buf + g (dampening = 0)."),
                 wrong=lambda f, x0, lr, beta, steps: _momentum_variant(f, x0, lr, beta, steps,
                                                                        dampening=True)),
         Mistake("torch-dampening",
                 N_("This matches torch.optim.SGD with dampening=beta (buf = β·buf + (1 − β)·g after the "
-                "first step). The exercise uses SGD's default dampening = 0: buf = β·buf + g."),
+                   "first step). The exercise uses SGD's default dampening = 0: buf = β·buf + g."),
                 wrong=lambda f, x0, lr, beta, steps: _momentum_variant(f, x0, lr, beta, steps,
                                                                        torch_damp=True)),
         Mistake("nesterov",
                 N_("This is Nesterov's variant (step along g + β·buf). The exercise asks for plain momentum: "
-                "step along buf itself."),
+                   "step along buf itself."),
                 wrong=lambda f, x0, lr, beta, steps: _momentum_variant(f, x0, lr, beta, steps,
                                                                        nesterov=True)),
         Mistake("stale-buffer",
                 N_("You stepped with the buffer from the previous iteration: update buf with the new gradient "
-                "first, then move x by lr·buf."),
+                   "first, then move x by lr·buf."),
                 wrong=lambda f, x0, lr, beta, steps: _momentum_variant(f, x0, lr, beta, steps, lag=True)),
     ),
 ))
@@ -375,26 +375,26 @@ register(Exercise(
     rtol=2e-3,
     atol=0.0,
     convention=N_("A is symmetric positive definite, so plain gradient descent on f(w) = ½ wᵀAw converges from "
-               "every start exactly when 0 < lr < 2/L, L the largest eigenvalue of A. Give the bound as a "
-               "number (3 significant digits suffice)."),
+                  "every start exactly when 0 < lr < 2/L, L the largest eigenvalue of A. Give the bound as a "
+                  "number (3 significant digits suffice)."),
     hints=(
         N_("The gradient is A w, so one step multiplies w by (I − lr·A). Along an eigenvector with eigenvalue λ "
-        "that is a factor (1 − lr·λ), which must stay in (−1, 1)."),
+           "that is a factor (1 − lr·λ), which must stay in (−1, 1)."),
         N_("A is not diagonal, so its diagonal entries are not its curvatures: compute its eigenvalues, and ask "
-        "which one is the first to break the condition as lr grows."),
+           "which one is the first to break the condition as lr grows."),
     ),
     mistakes=(
         Mistake("one-over-L",
                 N_("1/L is the step that makes the steepest direction land exactly at its minimum in one step; "
-                "descent stays stable up to twice that, 2/L."),
+                   "descent stays stable up to twice that, 2/L."),
                 wrong=lambda: 1.0 / 6.0),
         Mistake("smallest-eigenvalue",
                 N_("You used the smallest eigenvalue. The steepest direction (the largest eigenvalue L) is the "
-                "first to blow up, so the bound is 2/L."),
+                   "first to blow up, so the bound is 2/L."),
                 wrong=lambda: 2.0 / 1.0),
         Mistake("diagonal",
                 N_("You used a diagonal entry of A. A is not diagonal: its curvatures are its eigenvalues "
-                "(torch.linalg.eigvalsh), not A[0, 0] or A[1, 1]."),
+                   "(torch.linalg.eigvalsh), not A[0, 0] or A[1, 1]."),
                 wrong=lambda: 2.0 / 5.0),
     ),
 ))

@@ -152,43 +152,43 @@ register(Exercise(
     public_cases=_softmax_public,
     hidden_cases=_softmax_hidden,
     convention=N_("z is a float tensor of any shape; normalise along `dim` only; return a tensor of z's shape and "
-               "dtype. The gradient cases differentiate your function with autograd and compare with the "
-               "softmax's vector-Jacobian product p ⊙ (v − v·p)."),
+                  "dtype. The gradient cases differentiate your function with autograd and compare with the "
+                  "softmax's vector-Jacobian product p ⊙ (v − v·p)."),
     rules=(forbid(*SOFTMAX, *LOG_SOFTMAX, text=N_("write softmax yourself with torch operations: torch.softmax, "
-                                               "F.softmax, Tensor.softmax and the log_softmax functions are off "
-                                               "limits.")),),
+                                                  "F.softmax, Tensor.softmax and the log_softmax functions are off "
+                                                  "limits.")),),
     hints=(
         N_("softmax(z)ᵢ = e^{zᵢ} / Σⱼ e^{zⱼ}, where the sum runs along `dim` only."),
         N_("Shifting all logits of one slice by the same constant leaves that slice's softmax unchanged. Choose, "
-        "slice by slice along `dim`, the shift that makes every exponent ≤ 0: one maximum over the whole tensor "
-        "is not enough when the rows are on very different scales."),
+           "slice by slice along `dim`, the shift that makes every exponent ≤ 0: one maximum over the whole tensor "
+           "is not enough when the rows are on very different scales."),
         N_("Keep the reduced dimension (`keepdim=True`) so that the division broadcasts slice by slice."),
     ),
     mistakes=(
         Mistake("naive-overflow",
                 N_("exp(1000) is inf in floating point, and inf / inf is nan. Subtract the maximum along `dim` "
-                "before exponentiating: softmax(z) = softmax(z - max(z))."),
+                   "before exponentiating: softmax(z) = softmax(z - max(z))."),
                 wrong=_naive_softmax),
         Mistake("whole-tensor",
                 N_("Your probabilities sum to 1 over the whole tensor, not along `dim`: sum along `dim` only, "
-                "keeping that dimension, so each slice is normalised on its own."),
+                   "keeping that dimension, so each slice is normalised on its own."),
                 wrong=_whole_tensor_softmax),
         Mistake("global-max",
                 N_("You subtracted one maximum for the whole tensor. In a row whose logits are far below that "
-                "maximum (here 0 and 1, next to a row holding 1000), every exponent is about −1000, exp "
-                "underflows to 0 and the row becomes 0 / 0 = nan. Take the maximum along `dim`, one per slice."),
+                   "maximum (here 0 and 1, next to a row holding 1000), every exponent is about −1000, exp "
+                   "underflows to 0 and the row becomes 0 / 0 = nan. Take the maximum along `dim`, one per slice."),
                 wrong=_global_max_softmax),
         Mistake("no-keepdim",
                 N_("The sum along `dim` lost its dimension, so the division broadcast the wrong way (entry (i, j) was "
-                "divided by the sum of row j). Keep the summed dimension (keepdim=True)."),
+                   "divided by the sum of row j). Keep the summed dimension (keepdim=True)."),
                 wrong=_no_keepdim_softmax),
         Mistake("ignores-dim",
                 N_("Your function always normalises the last dimension; use the `dim` argument it is given "
-                "(for both the maximum and the sum)."),
+                   "(for both the maximum and the sum)."),
                 wrong=_last_dim_softmax),
         Mistake("wrong-dim",
                 N_("Your probabilities sum to 1 along another dimension than the `dim` asked for: normalise, and "
-                "take the maximum, along `dim` itself."),
+                   "take the maximum, along `dim` itself."),
                 test=_normalised_along_another_dim),
     ),
 ))
@@ -234,9 +234,9 @@ register(Exercise(
     public_cases=_temperature_public,
     hidden_cases=_temperature_hidden,
     convention=N_("z is a float tensor (a vector or a batch of rows), T > 0 a float; softmax along the last "
-               "dimension. The gradient cases differentiate your function with autograd with respect to z."),
+                  "dimension. The gradient cases differentiate your function with autograd with respect to z."),
     rules=(forbid(*SOFTMAX, *LOG_SOFTMAX, text=N_("build it on your own softmax: torch.softmax, F.softmax, "
-                                               "Tensor.softmax and the log_softmax functions are off limits.")),),
+                                                  "Tensor.softmax and the log_softmax functions are off limits.")),),
     hints=(
         N_("Temperature divides the logits before the softmax: p = softmax(z / T) along the last dimension."),
         N_("A small T makes z / T huge, so the stability of your softmax matters even more here."),
@@ -244,15 +244,15 @@ register(Exercise(
     mistakes=(
         Mistake("multiplied",
                 N_("You multiplied the logits by T; temperature divides them: softmax(z / T). A large T must "
-                "flatten the distribution, a small T sharpen it."),
+                   "flatten the distribution, a small T sharpen it."),
                 wrong=lambda z, temperature: softmax(z * temperature, dim=-1)),
         Mistake("scaled-probabilities",
                 N_("You divided the probabilities by T, so they no longer sum to 1. Divide the logits instead: "
-                "softmax(z / T)."),
+                   "softmax(z / T)."),
                 wrong=lambda z, temperature: softmax(z, dim=-1) / temperature),
         Mistake("naive-overflow",
                 N_("With a small T, z / T is huge and exp overflows to inf (inf / inf = nan). Subtract the "
-                "maximum of z / T before exponentiating."),
+                   "maximum of z / T before exponentiating."),
                 wrong=lambda z, temperature: _naive_softmax(z / temperature, dim=-1)),
     ),
 ))
@@ -286,31 +286,32 @@ register(Exercise(
     rtol=1e-6,
     atol=1e-10,
     convention=N_("z is a 1-D float tensor of n logits; return the n × n matrix J[i, j] = ∂p_i/∂z_j (row i is "
-               "output i), finite for logits like ±800."),
+                  "output i), finite for logits like ±800."),
     rules=(no_autograd(N_("derive the Jacobian and code the formula: no autograd (no backward(), "
-                       "torch.autograd.grad or torch.autograd.functional.jacobian, requires_grad or torch.func).")),),
+                          "torch.autograd.grad or torch.autograd.functional.jacobian, requires_grad or "
+                          "torch.func).")),),
     hints=(
         N_("Entry (i, j) is ∂pᵢ/∂zⱼ. Differentiate pᵢ = e^{zᵢ} / Σₖ e^{zₖ} with the quotient rule, once for j = i "
-        "and once for j ≠ i."),
+           "and once for j ≠ i."),
         N_("Both cases fit one formula, pᵢ(δᵢⱼ − pⱼ); as a matrix that is a diagonal matrix minus an outer product. "
-        "Get p from a stable softmax first."),
+           "Get p from a stable softmax first."),
     ),
     mistakes=(
         Mistake("diagonal-only",
                 N_("Only the diagonal p_i (1 − p_i) is right: raising z_j also lowers every other p_i, so the "
-                "off-diagonal entries are −p_i p_j. Use torch.diag(p) - torch.outer(p, p)."),
+                   "off-diagonal entries are −p_i p_j. Use torch.diag(p) - torch.outer(p, p)."),
                 wrong=lambda z: torch.diag(softmax(z) * (1 - softmax(z)))),
         Mistake("sign-flip",
                 N_("Your Jacobian has the opposite sign: the diagonal must be positive (raising z_i raises p_i) and "
-                "the off-diagonal negative. It is diag(p) − p pᵀ, not p pᵀ − diag(p)."),
+                   "the off-diagonal negative. It is diag(p) − p pᵀ, not p pᵀ − diag(p)."),
                 wrong=lambda z: torch.outer(softmax(z), softmax(z)) - torch.diag(softmax(z))),
         Mistake("inner-product",
                 N_("p @ p is a dot product (one number), so you subtracted the same value from every entry. The "
-                "Jacobian needs the outer product: torch.outer(p, p) (or p[:, None] * p[None, :])."),
+                   "Jacobian needs the outer product: torch.outer(p, p) (or p[:, None] * p[None, :])."),
                 wrong=lambda z: torch.diag(softmax(z)) - softmax(z) @ softmax(z)),
         Mistake("naive-overflow",
                 N_("Your p overflowed at large logits (exp(800) is inf, inf / inf = nan). Compute p with the "
-                "stable softmax (subtract the maximum) before building the Jacobian."),
+                   "stable softmax (subtract the maximum) before building the Jacobian."),
                 wrong=lambda z: torch.diag(_naive_softmax(z)) - torch.outer(_naive_softmax(z), _naive_softmax(z))),
     ),
 ))
@@ -349,32 +350,32 @@ register(Exercise(
     reference=softmax_cross_entropy_grad,
     public_cases=lambda: weigh_extremes(_ce_public(), label_starts="large"),
     convention=N_("logits: (N, C) floats, target: N class indices (int64); the loss is the mean cross-entropy "
-               "over the batch. Return its gradient w.r.t. the logits, shape (N, C), finite for logits like 1000."),
+                  "over the batch. Return its gradient w.r.t. the logits, shape (N, C), finite for logits like 1000."),
     rules=(no_autograd(N_("derive the gradient and code the formula: no autograd (no backward(), "
-                       "torch.autograd.grad, requires_grad or torch.func transforms).")),),
+                          "torch.autograd.grad, requires_grad or torch.func transforms).")),),
     hidden_cases=_ce_hidden,
     output_names=("grad",),
     hints=(
         N_("For one sample the gradient of −log p_y with respect to the logits is p − y, with y the one-hot "
-        "vector of the target class."),
+           "vector of the target class."),
         N_("The loss is the mean over the batch, so every row is divided by N = logits.shape[0]."),
         N_("torch.nn.functional.one_hot(target, num_classes) builds y; convert it with .to(logits.dtype)."),
     ),
     mistakes=(
         Mistake("no-mean",
                 N_("Your gradient is N times too large: the loss is the mean over the batch, so divide p − y "
-                "by the batch size N."),
+                   "by the batch size N."),
                 wrong=lambda logits, target: softmax(logits) - _onehot(logits, target)),
         Mistake("sign-flip",
                 N_("Your gradient has the wrong sign: it is (p − y) / N. Increasing the logit of the true class "
-                "must lower the loss, so that entry is negative."),
+                   "must lower the loss, so that entry is negative."),
                 wrong=lambda logits, target: (_onehot(logits, target) - softmax(logits)) / logits.shape[0]),
         Mistake("logits-not-probabilities",
                 N_("You used the logits where the probabilities belong: the gradient is (softmax(logits) − y) / N."),
                 wrong=lambda logits, target: (logits - _onehot(logits, target)) / logits.shape[0]),
         Mistake("naive-overflow",
                 N_("Your softmax overflowed at large logits (exp(1000) = inf, inf / inf = nan). Subtract each "
-                "row's maximum before exponentiating."),
+                   "row's maximum before exponentiating."),
                 wrong=lambda logits, target: (_naive_softmax(logits) - _onehot(logits, target)) / logits.shape[0]),
     ),
 ))

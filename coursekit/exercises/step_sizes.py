@@ -62,35 +62,35 @@ register(Exercise(
     rtol=2e-3,
     atol=0.0,
     convention=N_("Give a tuple (lr, rate): the fixed learning rate that makes plain descent shrink ‖w‖ fastest "
-               "in the worst case, and that worst-case factor per step, max over the eigenvalues λ of "
-               "|1 − lr·λ| (3 significant digits suffice)."),
+                  "in the worst case, and that worst-case factor per step, max over the eigenvalues λ of "
+                  "|1 − lr·λ| (3 significant digits suffice)."),
     hints=(
         N_("Along an eigenvector with eigenvalue λ one step multiplies the coordinate by 1 − lr·λ. The rate is "
-        "the worst of these factors in absolute value, over the two eigenvalues of A."),
+           "the worst of these factors in absolute value, over the two eigenvalues of A."),
         N_("As lr grows, |1 − lr·μ| (the flat direction) falls while |1 − lr·L| (the stiff one) eventually rises. "
-        "The worst of the two is smallest where they are equal; solve 1 − lr·μ = −(1 − lr·L)."),
+           "The worst of the two is smallest where they are equal; solve 1 − lr·μ = −(1 − lr·L)."),
     ),
     mistakes=(
         Mistake("stability-bound",
                 N_("2/L is the edge of stability: there the stiff direction's factor is −1, so it never shrinks. "
-                "The best step balances the flat and the stiff direction instead."),
+                   "The best step balances the flat and the stiff direction instead."),
                 test=_lr_is(2 / 6)),
         Mistake("one-over-L",
                 N_("1/L puts the stiff direction at its minimum in one step, but leaves the flat direction "
-                "shrinking by only 1 − μ/L per step. A larger step helps the flat direction more than it "
-                "hurts the stiff one, up to where the two factors are equal in size."),
+                   "shrinking by only 1 − μ/L per step. A larger step helps the flat direction more than it "
+                   "hurts the stiff one, up to where the two factors are equal in size."),
                 test=_lr_is(1 / 6)),
         Mistake("one-over-mu",
                 N_("1/μ is far too large: the stiff direction's factor 1 − L/μ is then below −1 and descent "
-                "diverges. Balance the two factors |1 − lr·μ| and |1 − lr·L|."),
+                   "diverges. Balance the two factors |1 − lr·μ| and |1 − lr·L|."),
                 test=_lr_is(1.0)),
         Mistake("squared-rate",
                 N_("That is the factor for f − min f, which shrinks by the square of the rate. The exercise asks "
-                "for the factor of the distance ‖w‖ (max |1 − lr·λ|)."),
+                   "for the factor of the distance ‖w‖ (max |1 − lr·λ|)."),
                 test=_rate_is((5 / 7) ** 2)),
         Mistake("rate-at-one-over-L",
                 N_("Your rate 1 − μ/L is the rate of the step 1/L. With the best step both directions shrink "
-                "by the same factor |1 − lr·λ|: evaluate it at your learning rate."),
+                   "by the same factor |1 − lr·λ|: evaluate it at your learning rate."),
                 test=_rate_is(5 / 6)),
     ),
 ))
@@ -116,26 +116,26 @@ register(Exercise(
     public_cases=lambda: [Case(label="the elongated quadratic ½(x² + 10y²), five (lr, β) pairs")],
     output_names=tuple(f"(lr = {lr:g}, β = {beta:g})" for lr, beta in MOMENTUM_PAIRS),
     convention=N_("Give a tuple of five booleans, one per (lr, β) pair in the order listed: True when momentum "
-               "descent converges from every start, False when it does not."),
+                  "descent converges from every start, False when it does not."),
     hints=(
         N_("Momentum's bound on a quadratic is lr < 2(1 + β)/L (with 0 ≤ β < 1): compute it for each β, "
-        "with L the largest curvature."),
+           "with L the largest curvature."),
         N_("The elongated quadratic has curvatures 1 and 10, so L = 10: β = 0 gives the plain bound 0.2, "
-        "β = 0.5 gives 0.3."),
+           "β = 0.5 gives 0.3."),
     ),
     mistakes=(
         Mistake("plain-bound",
                 N_("You used plain descent's bound 2/L for every pair. Momentum moves the bound: it converges "
-                "for lr < 2(1 + β)/L."),
+                   "for lr < 2(1 + β)/L."),
                 wrong=lambda: _verdicts(lambda beta: 2 / MOMENTUM_L)),
         Mistake("effective-step",
                 N_("You required the effective step lr/(1 − β) to stay below 2/L. That is the step along a "
-                "direction whose gradient never changes sign; along the stiff direction the gradient flips "
-                "every step and momentum cancels instead of adding up. The bound is lr < 2(1 + β)/L."),
+                   "direction whose gradient never changes sign; along the stiff direction the gradient flips "
+                   "every step and momentum cancels instead of adding up. The bound is lr < 2(1 + β)/L."),
                 wrong=lambda: _verdicts(lambda beta: 2 * (1 - beta) / MOMENTUM_L)),
         Mistake("smallest-curvature",
                 N_("You used the smallest curvature μ = 1. The stiff direction (L = 10) is the first to blow "
-                "up, so the bound is 2(1 + β)/L with L = 10."),
+                   "up, so the bound is 2(1 + β)/L with L = 10."),
                 wrong=lambda: _verdicts(lambda beta: 2 * (1 + beta) / 1.0)),
     ),
 ))

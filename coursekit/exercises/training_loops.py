@@ -112,26 +112,26 @@ register(Exercise(
                   "is one update of the cell's and the read-out's weights on that step's loss."),
     hints=(
         N_("Run the broken loop and read the error: which tensor from step 0 does the backward pass of step 1 "
-        "reach, and through which variable?"),
+           "reach, and through which variable?"),
         N_("An LSTM's state is a pair (h, c), and both halves are computed from the previous step's graph. The "
-        "next step needs their values, not their history."),
+           "next step needs their values, not their history."),
         N_("Cut each half of the state from its graph before it goes into the next step (a copy with .clone() "
-        "keeps the history); retain_graph=True does not fix this."),
+           "keeps the history); retain_graph=True does not fix this."),
     ),
     mistakes=(
         Mistake("retain-graph",
                 N_("retain_graph=True silences the first error, but the state still links every step to all the "
-                "earlier ones: each backward walks the whole history again, the saved tensors of every step stay "
-                "in memory, and after optimizer.step() has changed the weights the old graphs saved, PyTorch "
-                "refuses (the in-place version error). Detach the state instead."),
+                   "earlier ones: each backward walks the whole history again, the saved tensors of every step stay "
+                   "in memory, and after optimizer.step() has changed the weights the old graphs saved, PyTorch "
+                   "refuses (the in-place version error). Detach the state instead."),
                 raised=RETAINED_WORDS),
         Mistake("state-attached",
                 N_("Something you carry into the next step still hangs on the previous step's graph. An LSTM's "
-                "state is the pair (h, c): detach both halves (a .clone() copies the history too)."),
+                   "state is the pair (h, c): detach both halves (a .clone() copies the history too)."),
                 raised=SECOND_TIME),
         Mistake("state-reset",
                 N_("Your loop starts every step from a zero state, so the cell never sees the earlier inputs (and "
-                "the target needs them). Keep the state's values from step to step; cut only their history."),
+                   "the target needs them). Keep the state's values from step to step; cut only their history."),
                 wrong=_lstm_reset),
     ),
 ))
@@ -212,33 +212,33 @@ register(Exercise(
                   "that mean."),
     hints=(
         N_("Where does the second backward pass come from? Look at what `loss` refers to after the second "
-        "`loss += ...`."),
+           "`loss += ...`."),
         N_("The gradients of a group already add up in .grad, one backward per batch (section 6): each backward "
-        "needs only its own batch's loss. The total is for the report."),
+           "needs only its own batch's loss. The total is for the report."),
         N_("Keep the total as a Python number (.item() of each batch's loss)."),
     ),
     mistakes=(
         Mistake("retain-graph",
                 N_("With retain_graph=True every backward walks the whole running total again, so the first "
-                "batches of a group count several times in the gradient (and their graphs stay in memory). "
-                "Backpropagate each batch's own loss once; .grad does the adding."),
+                   "batches of a group count several times in the gradient (and their graphs stay in memory). "
+                   "Backpropagate each batch's own loss once; .grad does the adding."),
                 wrong=lambda setup, xs, ys, k: _accumulate_variant(setup, xs, ys, k, retain=True)),
         Mistake("retain-graph-kept",
                 N_("retain_graph=True kept this batch's saved tensors after its backward pass (and the next "
-                "backward walks the earlier batches again). Backpropagate each batch's own loss once, without "
-                "retain_graph; .grad does the adding."),
+                   "backward walks the earlier batches again). Backpropagate each batch's own loss once, without "
+                   "retain_graph; .grad does the adding."),
                 raised=RETAINED_WORDS),
         Mistake("zero-grad-each-batch",
                 N_("Your step uses only the last batch's gradient: zero_grad() before every backward throws away "
-                "what the group's earlier batches added to .grad. Clear it once per group, after the step."),
+                   "what the group's earlier batches added to .grad. Clear it once per group, after the step."),
                 wrong=lambda setup, xs, ys, k: _accumulate_variant(setup, xs, ys, k, zero_each_batch=True)),
         Mistake("total-attached",
                 N_("Your total (or a list of losses) is still a tensor, so it keeps every batch's graph alive. "
-                "Add up numbers: total += loss.item()."),
+                   "Add up numbers: total += loss.item()."),
                 raised=KEPT_ALIVE_WORDS),
         Mistake("total-backpropagated",
                 N_("The backward pass still goes through the running total, which reaches the batches whose "
-                "graphs were already used. Call backward() on this batch's loss only."),
+                   "graphs were already used. Call backward() on this batch's loss only."),
                 raised=SECOND_TIME),
     ),
 ))

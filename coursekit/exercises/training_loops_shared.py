@@ -107,26 +107,26 @@ register(Exercise(
                   "batch."),
     hints=(
         N_("The error comes from the discriminator's backward. Which graph does it reach that the generator's "
-        "backward already used, and does the discriminator's loss need it at all?"),
+           "backward already used, and does the discriminator's loss need it at all?"),
         N_("For the discriminator, the generated samples are data: its loss should not reach the generator's "
-        "weights."),
+           "weights."),
         N_("Cut the generated batch from the generator's graph where the discriminator uses it; keeping the "
-        "graph with retain_graph=True is not the fix (the generator's step changed the weights it saved)."),
+           "graph with retain_graph=True is not the fix (the generator's step changed the weights it saved)."),
     ),
     mistakes=(
         Mistake("retain-graph",
                 N_("retain_graph=True keeps the generator's graph so that the discriminator's loss can run back "
-                "through it, which it has no use for: that backward computes gradients for G that nobody wants, "
-                "and since opt_g.step() has changed G's weights, PyTorch refuses with the in-place version "
-                "error. Detach the generated batch for the discriminator."),
+                   "through it, which it has no use for: that backward computes gradients for G that nobody wants, "
+                   "and since opt_g.step() has changed G's weights, PyTorch refuses with the in-place version "
+                   "error. Detach the generated batch for the discriminator."),
                 raised=RETAINED_WORDS),
         Mistake("generator-frozen",
                 N_("Your generator never learns: the batch is detached before the generator's own loss, so "
-                "g_loss.backward() stops at it. Detach it only where the discriminator uses it."),
+                   "g_loss.backward() stops at it. Detach it only where the discriminator uses it."),
                 wrong=lambda setup, real, z: _gan_variant(setup, real, z, detach_everywhere=True)),
         Mistake("regenerated",
                 N_("Your discriminator sees a new batch from the already updated generator. The loop trains it "
-                "on the batch the generator was updated with: reuse `fake`, detached."),
+                   "on the batch the generator was updated with: reuse `fake`, detached."),
                 wrong=lambda setup, real, z: _gan_variant(setup, real, z, regenerate=True)),
         Mistake("still-attached", N_("The discriminator's loss still reaches the generator's graph, which the "
                 "generator's backward already freed. Give the discriminator the batch without its history."),
@@ -206,26 +206,26 @@ register(Exercise(
                   "on main + 0.3 · aux, where both losses are computed from the same features = lower(x)."),
     hints=(
         N_("Both losses are computed from the same `features`. What does the first backward free that the second "
-        "one needs?"),
+           "one needs?"),
         N_("Here both backward passes are wanted: the lower layers must learn from both losses, so .detach() is "
-        "not the fix (it would hide the auxiliary loss from them)."),
+           "not the fix (it would hide the auxiliary loss from them)."),
         N_("The gradient of a sum is the sum of the gradients, and .grad adds up what each backward brings "
-        "(section 6). Either let one backward pass carry both losses, or keep the shared graph alive for "
-        "exactly one more pass."),
+           "(section 6). Either let one backward pass carry both losses, or keep the shared graph alive for "
+           "exactly one more pass."),
     ),
     mistakes=(
         Mistake("aux-detached",
                 N_("Your lower layers learn only from the main loss: the features are detached before the "
-                "auxiliary head, so the auxiliary loss stops there. Here the graph must be used twice (or the "
-                "losses summed), not cut."),
+                   "auxiliary head, so the auxiliary loss stops there. Here the graph must be used twice (or the "
+                   "losses summed), not cut."),
                 wrong=lambda setup, xs, ys: _deep_variant(setup, xs, ys, detach_aux=True)),
         Mistake("zero-grad-between",
                 N_("Your step uses only the auxiliary loss's gradient: zero_grad() between the two backward calls "
-                "throws away the main loss's. Clear .grad once, before both."),
+                   "throws away the main loss's. Clear .grad once, before both."),
                 wrong=lambda setup, xs, ys: _deep_variant(setup, xs, ys, zero_between=True)),
         Mistake("retain-both",
                 N_("retain_graph=True is needed on the first backward only: on the last one it keeps the lower "
-                "layers' saved tensors until the next step, for a backward that never comes."),
+                   "layers' saved tensors until the next step, for a backward that never comes."),
                 raised=RETAINED_WORDS),
         Mistake("graph-freed", N_("The first backward freed the lower layers' saved tensors, and the second one "
                 "needs them. Sum the weighted losses into one backward, or keep the graph for the second call."),

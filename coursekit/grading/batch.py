@@ -30,11 +30,12 @@ from tqdm import tqdm
 
 import coursekit
 from coursekit import i18n
-from coursekit.exercises import by_notebook, notebooks
+from coursekit.exercises import all_exercises
 from coursekit.exercises.model import Case, Exercise
+from coursekit.grading.bank import Bank, BankError, check_sandbox, exercises_of, load_bank, refuse_if_exposed, with_bank
 from coursekit.grading.calls import applicable_rules
 from coursekit.grading.compare import NOT_ATTEMPTED, NOT_ATTEMPTED_HANDED_IN, case_name, contract, judge, tally
-from coursekit.grading.copies import reference_copies
+from coursekit.grading.copies import answer_forms
 from coursekit.grading.cores import Claim, Cores
 from coursekit.grading.gradebook import (
     JOURNAL,
@@ -48,14 +49,18 @@ from coursekit.grading.gradebook import (
 from coursekit.grading.journal import Journal, content_key, hold
 from coursekit.grading.plain import encode
 from coursekit.grading.printable import printable
+from coursekit.grading.record import OVER_LIMIT, answer_flags, case_marks, exercise_record, with_form
 from coursekit.grading.roster import Entry, Roster, read_class
 from coursekit.grading.sandbox import CellNote, ExerciseRequest, ExerciseRun, Failure, Limits, Sandbox, SubmissionRun
 from coursekit.grading.submissions import Notebook, Unreadable, parse_shard, read_notebook
+from coursekit.grading.withhold import describe
 from coursekit.i18n import _
 
 __all__ = ["GradeReport", "grade"]
 
-GRADER_VERSION = 2  # what a grade means: a new version never reuses an older journal's grades
+# what a grade means and what its record holds: a new version never reuses an older journal's grades
+# (3: every case's mark and each answer's normal form, for the class report)
+GRADER_VERSION = 3
 
 
 @dataclass(frozen=True)
@@ -94,12 +99,21 @@ class GradeReport:
     isolation: tuple[str, ...] = ()
     skipped: tuple[tuple[str, str], ...] = ()  # (entry, why) in the submissions folder that are not submissions
     not_read: int = 0  # rows for entries that could not be read at all (a FIFO, a link out, ...)
+    class_report: Path | None = None  # report.html, or None with `report_problem` saying why it is missing
+    report_problem: str = ""
+    layout: str = ""  # what the submissions were: flat, nbgrader, or an LMS's download (canvas, moodle, gradescope)
 
     def __repr__(self) -> str:
         read = f", {self.not_read} could not be read" if self.not_read else ""
-        lines = [f"Graded {self.assignment} for {self.students} students (seed {self.seed}): {self.graded} graded now, "
+        lms = {"canvas": "Canvas", "moodle": "Moodle", "gradescope": "Gradescope"}.get(self.layout)
+        students = f"{self.students} students" + (f" of a {lms} download" if lms else "")
+        lines = [f"Graded {self.assignment} for {students} (seed {self.seed}): {self.graded} graded now, "
                  f"{self.reused} taken from the journal{read}, {self.seconds:.1f} s.",
                  f"Gradebook: {printable(self.gradebook)}"]
+        if self.class_report is not None:
+            lines.append(f"Class report: {printable(self.class_report)}")
+        elif self.report_problem:
+            lines.append(f"No class report: {printable(self.report_problem)}")
         if self.failures:
             width = max(len("student"), *(len(s) for s, _ in self.failures))
             lines.append(f"\n{len(self.failures)} problem(s):")
@@ -124,11 +138,6 @@ def _defining_cell(exercise_id: str, notebook: Notebook) -> int | None:
     pattern = re.compile(rf"^\s*(def\s+{exercise_id}\b|{exercise_id}\s*[:=])", re.MULTILINE)
     found = [index for index, source in notebook.cells if pattern.search(source)]
     return found[-1] if found else None
-
-
-# The same runaway allocation ends as a MemoryError, a timeout (where zeroing the pages is slow) or a kill by
-# the memory cgroup: the gradebook names all three alike, so it does not depend on the machine.
-OVER_LIMIT = "over the time or memory limit"
 
 
 def _over_limit(failure: Failure | None) -> bool:
@@ -162,6 +171,7 @@ def _score(spec: _Spec, run: ExerciseRun, notebook: Notebook, cells: dict[int, C
         if out_of_memory is None and outcome.error is not None and outcome.error.type_name == "MemoryError":
             out_of_memory = verdict
     passed, points, first = tally(verdicts, ex.points, [c.weight for c in spec.cases])
+    base["cases"] = case_marks(verdicts, len(spec.cases), failure)
     if failure is not None:
         number = failure.case or len(verdicts) + 1
         where = case_name(ex, spec.cases[number - 1], number) if failure.kind != "not_run" and \
@@ -199,35 +209,31 @@ def _grade_one(sandbox: Sandbox, slot: int, data: bytes, specs: Sequence[_Spec],
             said=notebook.assignment, graded=assignment))
     run: SubmissionRun = sandbox.run(notebook.cells, [s.request for s in specs], slot=slot, claim=claim)
     cells = {c.index: c for c in run.cells}
-    exercises = tuple(_score(s, run.exercises[s.exercise.id], notebook, cells) for s in specs)
+    forms = answer_forms(notebook.cells, [s.exercise for s in specs])
+    ids = [s.exercise.id for s in specs]
+    origins = {i: run.exercises[i].origin for i in ids}
+    exercises = tuple(with_form(_score(s, run.exercises[s.exercise.id], notebook, cells), forms.get(s.exercise.id),
+                                origins[s.exercise.id]) for s in specs)
     notes += [_("Cell {number} raised {what}").format(number=c.index + 1, what=c.text)
               for c in run.cells if not c.stopped]
     stopped = tuple(_("Cell {number} {what}; it was skipped and the notebook run again without it").format(
         number=c.index + 1, what=c.text) for c in run.cells if c.stopped)
     total = round(sum(e.points for e in exercises), 2)
     return StudentResult(**common, total=total, exercises=exercises, notes=tuple(notes), stopped=stopped,
-                         flags=_answer_flags(notebook, specs, run)).cleaned()
-
-
-def _answer_flags(notebook: Notebook, specs: Sequence[_Spec], run: SubmissionRun) -> tuple[str, ...]:
-    """For the instructor (never scored): answers whose code is a reference's, or that are the course's own."""
-    copied = reference_copies(notebook.cells, [s.exercise for s in specs])
-    own = [f"{s.exercise.id}: the answer is the course's own function {run.exercises[s.exercise.id].origin}"
-           for s in specs if run.exercises[s.exercise.id].origin]
-    return tuple(copied + own)
+                         flags=answer_flags(ids, forms, origins)).cleaned()
 
 
 def _not_read(entry: Entry, specs: Sequence[_Spec], assignment: str) -> StudentResult:
     return StudentResult(entry.student, assignment, entry.source, "", 0.0,
                          float(sum(s.exercise.points for s in specs)), _not_graded(specs, entry.problem),
-                         problem=entry.problem).cleaned()
+                         problem=entry.problem, flags=entry.flags, lms_id=entry.lms_id).cleaned()
 
 
 def _for(entry: Entry, result: StudentResult) -> StudentResult:
     """A graded result as it belongs to `entry`: its id, source, unread files, and the entry's flags (identical
     files) before the answers' own (copied references)."""
     return dataclasses.replace(result, student=entry.student, source=entry.source, unread=entry.unread,
-                               flags=entry.flags + result.flags).cleaned()
+                               flags=entry.flags + result.flags, lms_id=entry.lms_id).cleaned()
 
 
 def _failures(results: Sequence[StudentResult]) -> tuple[tuple[str, str], ...]:
@@ -275,12 +281,15 @@ def _slice(shard: str | None) -> str:
 def grade(*, submissions: Path | str, out: Path | str, workers: int | None = None, seed: int | None = None,
           assignment: str | None = None, shard: str | tuple[int, int] | None = None, gradescope: bool = False,
           limits: Limits | None = None, progress: bool = True, sandbox: Sandbox | None = None,
-          stream: TextIO | None = None, language: str | None = None) -> GradeReport:
-    """Grade every submission in `submissions` into `out`; resumes from `out`'s journal. See the module doc.
+          stream: TextIO | None = None, language: str | None = None,
+          bank: Path | str | Bank | None = None) -> GradeReport:
+    """Grade every submission in `submissions` (a folder or an LMS's zip) into `out`; resumes from `out`'s journal.
 
     `language` ('en', 'zh'; default: the current one, e.g. from $COURSEKIT_LANG) is the language of the
-    students' feedback: results messages and feedback pages. Raises FolderBusy (coursekit.grading.journal)
-    while another grader writes `out`.
+    students' feedback: results messages and feedback pages. `bank` is an instructor's private bank
+    (`coursekit.grading.bank`): its exercises are added to the course's, or replace those of the same id,
+    for this run. Raises FolderBusy (coursekit.grading.journal) while another grader writes `out`,
+    BankError for an unusable bank.
     """
     chosen = i18n.language() if language is None else i18n.normalise(language)
     if sandbox is not None and sandbox.language != chosen:
@@ -289,27 +298,47 @@ def grade(*, submissions: Path | str, out: Path | str, workers: int | None = Non
     with i18n.using_language(chosen):
         return _grade(submissions=submissions, out=out, workers=workers, seed=seed, assignment=assignment,
                       shard=shard, gradescope=gradescope, limits=limits, progress=progress, sandbox=sandbox,
-                      stream=stream)
+                      stream=stream, bank=bank)
 
 
 def _grade(*, submissions: Path | str, out: Path | str, workers: int | None, seed: int | None,
            assignment: str | None, shard: str | tuple[int, int] | None, gradescope: bool, limits: Limits | None,
-           progress: bool, sandbox: Sandbox | None, stream: TextIO | None) -> GradeReport:
+           progress: bool, sandbox: Sandbox | None, stream: TextIO | None,
+           bank: Path | str | Bank | None) -> GradeReport:
     start = time.monotonic()
     out = Path(out)
     shard_pair = None if shard is None else parse_shard(shard if isinstance(shard, str) else "/".join(map(str, shard)))
-    roster = read_class(Path(submissions), known=notebooks(), assignment=assignment, shard=shard_pair)
-    exercises = by_notebook(roster.assignment)
+    private = bank if isinstance(bank, Bank) or bank is None else load_bank(bank)
+    course = with_bank(all_exercises(), private)
+    roster = read_class(Path(submissions), known=sorted({e.notebook for e in course}), assignment=assignment,
+                        shard=shard_pair)
+    exercises = exercises_of(roster.assignment, course)
     _check_out(roster.root, out)
+    if private is not None and sandbox is not None:
+        check_sandbox(private, [d["id"] for d in sandbox.private])
     with hold(out):
         return _grade_held(roster, out, start=start, exercises=exercises, workers=workers, seed=seed,
                            shard=shard_pair, gradescope=gradescope, limits=limits, progress=progress, sandbox=sandbox,
-                           stream=stream if stream is not None else sys.stderr)
+                           stream=stream if stream is not None else sys.stderr, bank=private)
+
+
+def _specs(exercises: Sequence[Exercise], seed: int, bank: Bank | None) -> list[_Spec]:
+    private = {e.id for e in bank.exercises} if bank else set()
+    specs = []
+    for exercise in exercises:
+        try:
+            specs.append(_Spec.build(exercise, seed))
+        except Exception as exc:  # noqa: BLE001 - only an instructor's private exercise can fail here
+            if exercise.id not in private:
+                raise
+            raise BankError(f"private exercise {exercise.id!r}: its cases for --seed {seed} could not be built "
+                            f"({type(exc).__name__}: {printable(exc)})") from None
+    return specs
 
 
 def _grade_held(roster: Roster, out: Path, *, start: float, exercises: Sequence[Exercise], workers: int | None,
                 seed: int | None, shard: tuple[int, int] | None, gradescope: bool, limits: Limits | None,
-                progress: bool, sandbox: Sandbox | None, stream: TextIO) -> GradeReport:
+                progress: bool, sandbox: Sandbox | None, stream: TextIO, bank: Bank | None) -> GradeReport:
     assignment = roster.assignment
     shard_text = f"{shard[0]}/{shard[1]}" if shard else None
     previous = _previous_meta(out)
@@ -318,19 +347,22 @@ def _grade_held(roster: Roster, out: Path, *, start: float, exercises: Sequence[
     _check_previous(previous, out, assignment=assignment, seed=seed, shard=shard_text)
     limits = sandbox.limits if sandbox is not None else (limits or Limits())
     workers = max(1, workers or len(os.sched_getaffinity(0)))
-    specs = [_Spec.build(ex, seed) for ex in exercises]
+    specs = _specs(exercises, seed, bank)
     config = {"assignment": assignment, "seed": seed, "limits": dataclasses.asdict(limits), "grader": GRADER_VERSION,
               "coursekit": coursekit.__version__, "exercises": [[s.exercise.id, s.exercise.points, len(s.cases)]
-                                                                for s in specs]}
+                                                                for s in specs],
+              **({"bank": bank.sha256} if bank else {})}
     if i18n.language() != "en":  # feedback in another language is another grade record (English keys stay as they were)
         config["language"] = i18n.language()
     meta = {"assignment": assignment, "seed": seed, "shard": shard_text, "language": i18n.language(),
+            "layout": roster.layout,
             "exercises": [{"id": s.exercise.id, "title": s.exercise.title, "points": s.exercise.points,
-                           "cases": len(s.cases)} for s in specs],
+                           "cases": len(s.cases), **exercise_record(s.exercise, s.cases)} for s in specs],
             "max_total": float(sum(s.exercise.points for s in specs)), "limits": dataclasses.asdict(limits),
             "coursekit_version": coursekit.__version__, "isolation": previous.get("isolation", []),
             "sandbox_warnings": previous.get("sandbox_warnings", []),
-            "skipped": [[printable(name), printable(why)] for name, why in roster.skipped]}
+            "skipped": [[printable(name), printable(why)] for name, why in roster.skipped],
+            **({"bank": bank.meta()} if bank else {})}
     write_started(out, meta)  # the seed is on disk before anything is graded: a killed run resumes with it
     journal = Journal(out / JOURNAL)
     results: dict[str, StudentResult] = {}
@@ -353,7 +385,16 @@ def _grade_held(roster: Roster, out: Path, *, start: float, exercises: Sequence[
     bar = _progress_bar(sum(len(v) for v in todo.values()), stream=stream if progress else None,
                         label=f"grading {assignment}")
     owned = sandbox is None and bool(todo)
-    box = Sandbox(limits=limits, language=i18n.language()) if owned else sandbox
+    box = Sandbox(limits=limits, language=i18n.language(),
+                  private=[describe(e) for e in bank.exercises] if bank else (),
+                  hidden=[bank.path] if bank else ()) if owned else sandbox
+    try:
+        if bank is not None and box is not None:
+            refuse_if_exposed(bank, namespaced=box.namespaced)
+    except BankError:
+        if owned and box is not None:
+            box.close()
+        raise
     slots = threading.local()
     # `workers` submissions compute at once; as many more may wait out a sleeping worker's time limit
     cores = Cores(workers)
@@ -393,6 +434,12 @@ def _grade_held(roster: Roster, out: Path, *, start: float, exercises: Sequence[
         if owned and box is not None:
             box.close()
     book = write_gradebook(out, list(results.values()), meta, gradescope=gradescope)
+    from coursekit.grading.report import ReportError, write_report  # its figures' imports only when it is written
+
+    try:
+        class_report, report_problem = write_report(out).html, ""
+    except ReportError as exc:  # the gradebook stands; `coursekit report OUT` says the same
+        class_report, report_problem = None, str(exc)
     return GradeReport(out, book, assignment, seed, len(results), sum(len(v) for v in todo.values()), reused,
                        time.monotonic() - start, _failures(list(results.values())), tuple(meta["isolation"]),
-                       roster.skipped, not_read)
+                       roster.skipped, not_read, class_report, report_problem, roster.layout)

@@ -20,14 +20,15 @@ from typing import Any
 import numpy as np
 import torch
 
-from coursekit.exercises import get
+from coursekit.exercises import all_exercises, get
 from coursekit.exercises.model import Case, Exercise
+from coursekit.grading import private
 from coursekit.grading.calls import NoGradient, applicable_rules, call_case
 from coursekit.grading.compare import NO_GRADIENT, NOT_ATTEMPTED, ErrorInfo, Outcome, Verdict, contract, judge, tally
 from coursekit.grading.plain import Array, encode, materialize
 from coursekit.i18n import N_, _
 
-__all__ = ["CheckResult", "Message", "check", "hint", "rich_text", "run_case", "solution"]
+__all__ = ["CheckResult", "Message", "check", "hint", "private_exercises", "rich_text", "run_case", "solution"]
 
 SOLUTIONS_OFF_VAR = "COURSEKIT_NO_SOLUTIONS"
 #: the headline of a result, by status
@@ -58,12 +59,17 @@ class CheckResult:
 
     @property
     def headline(self) -> str:
+        if self.status == "private":
+            return _("Graded by your instructor")
         return _(HEADLINES[self.status])
 
     def __repr__(self) -> str:
         if self.status == "usage":
             return _("{headline}: {message}").format(headline=self.headline,
                                                      message=self.verdict.message if self.verdict else "")
+        if self.status == "private":
+            return _("{id}: {headline}. {message}").format(id=self.exercise_id, headline=self.headline,
+                                                           message=self.verdict.message if self.verdict else "")
         lines = [_("{id}: {headline}. {passed}/{total} cases, {points}/{max_points} points.").format(
             id=self.exercise_id, headline=self.headline, passed=self.passed, total=self.total,
             points=f"{self.points:g}", max_points=f"{self.max_points:g}")]
@@ -79,13 +85,15 @@ class CheckResult:
 
     def _repr_html_(self) -> str:
         colour = {"pass": "#009E73", "not_attempted": "#E69F00", "fail": "#D55E00", "error": "#D55E00",
-                  "usage": "#0072B2"}[self.status]
+                  "usage": "#0072B2", "private": "#CC79A7"}[self.status]
         icon = {"pass": "&#10004;", "not_attempted": "&#9998;", "fail": "&#10008;", "error": "&#10008;",
-                "usage": "&#9432;"}[self.status]
+                "usage": "&#9432;", "private": "&#128274;"}[self.status]
         parts = [f'<div class="coursekit-check coursekit-{self.status}" style="border-left:4px solid {colour};'
                  f'padding:4px 10px;margin:4px 0;font-family:sans-serif;font-size:13px">',
                  f'<b style="color:{colour}">{icon} {html.escape(self.headline)}</b>']
-        if self.status != "usage":
+        if self.status == "private":
+            parts.append(f' <code>{html.escape(self.exercise_id)}</code>')
+        elif self.status != "usage":
             parts.append(_(" {id}: {passed}/{total} cases, {points}/{max_points} points").format(
                 id=f"<code>{html.escape(self.exercise_id)}</code>", passed=self.passed, total=self.total,
                 points=f"{self.points:g}", max_points=f"{self.max_points:g}"))
@@ -240,12 +248,33 @@ def check(target: Any, value: Any = _MISSING) -> CheckResult:
                         "instructor.").format(error=type(exc).__name__, text=_last_line(exc)), N_("checker error"))
 
 
+def _private(exercise_id: str, candidate: Any) -> CheckResult:
+    """What check() says of an exercise the instructor grades from a private bank: that, and nothing else."""
+    text = _("`{id}` is graded by your instructor after you hand in the notebook; check() has no cases for it "
+             "here. Keep the name `{id}` and make sure its cell runs without errors.").format(id=exercise_id)
+    if candidate is None:
+        text = _("Not answered yet.") + " " + text
+    return CheckResult(exercise_id, exercise_id, 0, 0, 0.0, 0.0, Verdict("private", text))
+
+
+def _unknown(name: str, exc: KeyError) -> str:
+    """The unknown-exercise message, suggesting a declared private exercise when one is closest."""
+    close = private.close_to(name, [e.id for e in all_exercises()])
+    if not close:
+        return str(exc)
+    return _("Unknown exercise {name}. Did you mean {close}?").format(
+        name=repr(name), close=_(" or ").join(repr(c) for c in close))
+
+
 def _check(target: Any, value: Any) -> CheckResult:
+    named = target if isinstance(target, str) else getattr(target, "__name__", None)
+    if isinstance(named, str) and private.is_private(named):
+        return _private(named, value if isinstance(target, str) else target)
     if isinstance(target, str):
         try:
             exercise = get(target)
         except KeyError as exc:
-            return _usage(str(exc))
+            return _usage(_unknown(target, exc))
         if value is _MISSING:
             return _usage(_("Pass your answer too: check({id!r}, your_answer).").format(id=target))
         candidate = value
@@ -261,7 +290,7 @@ def _check(target: Any, value: Any) -> CheckResult:
         except KeyError as exc:
             return _usage(_("{problem} (check() looks the exercise up by your function's name; keep the name the "
                             "exercise cell gives it, or call check('exercise_id', your_function).)").format(
-                                problem=exc))
+                                problem=_unknown(name, exc)))
         candidate = target
     if exercise.kind == "value" and value is _MISSING:
         return _usage(_("{id} asks for a value: check({id!r}, your_answer).").format(id=exercise.id))
@@ -290,6 +319,9 @@ def _check(target: Any, value: Any) -> CheckResult:
 
 def hint(exercise_id: str) -> Message:
     """The next hint for an exercise (each call reveals one more, then repeats the last)."""
+    if private.is_private(exercise_id):
+        return Message(_("{id} is graded by your instructor").format(id=exercise_id),
+                       _("Its hints are your instructor's: the course has none for it here."))
     try:
         exercise = get(exercise_id)
     except KeyError as exc:
@@ -305,6 +337,9 @@ def hint(exercise_id: str) -> Message:
 
 def solution(exercise_id: str, *, reveal: bool = False) -> Message:
     """The reference solution's source, shown only with reveal=True and when the class allows it."""
+    if private.is_private(exercise_id):
+        return Message(_("{id} is graded by your instructor").format(id=exercise_id),
+                       _("Its solution is your instructor's: it is not part of the course."))
     try:
         exercise = get(exercise_id)
     except KeyError as exc:
@@ -320,3 +355,16 @@ def solution(exercise_id: str, *, reveal: bool = False) -> Message:
     except (OSError, TypeError):
         source = repr(exercise.expected(exercise.cases()[0]))
     return Message(_("Reference solution of {id}").format(id=exercise.id), source, code=True)
+
+
+def private_exercises(*ids: str) -> Message:
+    """Declare the exercises of this notebook that the instructor grades from a private bank (see
+    `coursekit.grading.private`): check(), hint() and solution() then say so and reveal nothing."""
+    bad = private.declare(ids)
+    if bad or not ids:
+        return Message(_("private_exercises() takes exercise ids"),
+                       _("Pass each id as a string, e.g. private_exercises('kl_by_hand'); got {bad}.").format(
+                           bad=", ".join(bad) or _("nothing")))
+    return Message(_("Graded by your instructor: {ids}").format(ids=", ".join(private.declared())),
+                   _("check() cannot check these exercises here; your instructor grades them after you hand in "
+                     "the notebook."))

@@ -14,15 +14,15 @@ from typing import Any, Literal
 
 import numpy as np
 
-from coursekit.exercises.model import Case, Exercise
+from coursekit.exercises.model import Case, Exercise, Mistake
 from coursekit.explain import Explanation, explain
 from coursekit.grading.plain import Array, FunctionRef, Other, encode
 from coursekit.i18n import N_, _
 
 __all__ = ["NO_GRADIENT", "ErrorInfo", "Outcome", "Verdict", "case_name", "compare", "contract", "describe_call",
-           "judge", "recognise", "tally"]
+           "failed", "judge", "recognised", "tally"]
 
-Status = Literal["pass", "fail", "not_attempted", "error", "usage"]
+Status = Literal["pass", "fail", "not_attempted", "error", "usage", "private"]
 
 
 @dataclass(frozen=True)
@@ -57,6 +57,7 @@ class Verdict:
     message: str = ""
     hint: str | None = None
     explanation: Explanation | None = None  # what an error the learner's code raised means
+    mistake: str | None = None  # the name of the recognised mistake the hint is for (for the class report)
 
     @property
     def passed(self) -> bool:
@@ -331,21 +332,27 @@ def _compare_dicts(expected: dict[str, Any], got: dict[str, Any], exercise: Exer
         count=len(wrong), size=len(expected), problems=" ".join(problem for _key, problem in wrong))
 
 
-def recognise(exercise: Exercise, case: Case, expected: Any, got: Any,
-              wrong_output: Callable[[Case, Callable[..., Any]], Any]) -> str | None:
-    """The message of the first of the exercise's known mistakes that `got` matches, or None."""
+def recognised(exercise: Exercise, case: Case, expected: Any, got: Any,
+               wrong_output: Callable[[Case, Callable[..., Any]], Any]) -> Mistake | None:
+    """The first of the exercise's known mistakes that `got` matches, or None."""
     for mistake in exercise.mistakes:
         try:
             if mistake.test is not None:
                 if mistake.test(case, expected, got):
-                    return _(mistake.message)
+                    return mistake
             elif mistake.wrong is not None:
                 wrong = wrong_output(case, mistake.wrong)
                 if wrong is not None and compare(wrong, got, exercise) is None:
-                    return _(mistake.message)
+                    return mistake
         except Exception:  # noqa: BLE001 - a recogniser that does not apply to this case
             continue
     return None
+
+
+def failed(message: str, mistake: Mistake | None) -> Verdict:
+    """A failing verdict with the recognised mistake's hint (and name), if one was recognised."""
+    return Verdict("fail", message, hint=None if mistake is None else _(mistake.message),
+                   mistake=None if mistake is None else mistake.name)
 
 
 def _run_wrong(exercise: Exercise) -> Callable[[Case, Callable[..., Any]], Any]:
@@ -361,16 +368,18 @@ def _run_wrong(exercise: Exercise) -> Callable[[Case, Callable[..., Any]], Any]:
     return run
 
 
-def _raised_mistake(exercise: Exercise, error: ErrorInfo) -> str | None:
+def _raised_mistake(exercise: Exercise, error: ErrorInfo) -> Mistake | None:
     text = error.last_line.lower()
-    return next((_(m.message) for m in exercise.mistakes if m.raised is not None and m.raised in text), None)
+    return next((m for m in exercise.mistakes if m.raised is not None and m.raised in text), None)
 
 
 def _error_verdict(exercise: Exercise, error: ErrorInfo, name: str) -> Verdict:
     if error.type_name == NO_GRADIENT:
         return Verdict("fail", _("{name}: {problem}").format(name=name, problem=error.last_line))
     message = _("{name}: raised {error}: {text}").format(name=name, error=error.type_name, text=error.last_line)
-    return Verdict("error", message, hint=_raised_mistake(exercise, error), explanation=explain(error.last_line))
+    mistake = _raised_mistake(exercise, error)
+    return Verdict("error", message, hint=None if mistake is None else _(mistake.message),
+                   explanation=explain(error.last_line), mistake=None if mistake is None else mistake.name)
 
 
 def judge(exercise: Exercise, case: Case, expected: Any, outcome: Outcome, *, number: int,
@@ -401,8 +410,8 @@ def judge(exercise: Exercise, case: Case, expected: Any, outcome: Outcome, *, nu
     name = case_name(exercise, case, number)  # built only for a message: it formats every input
     if outcome.violation:
         # the rule decides the case; a recognised mistake in the same answer is still worth saying
-        return Verdict("fail", _("{name}: {problem}").format(name=name, problem=outcome.violation),
-                       hint=recognise(exercise, case, expected, outcome.value, recognise_with))
+        return failed(_("{name}: {problem}").format(name=name, problem=outcome.violation),
+                      recognised(exercise, case, expected, outcome.value, recognise_with))
     if outcome.restored:
         return Verdict("fail", _("{name}: your function changed its input {inputs} in place and put it back, but "
                                  "not exactly: in floating point x + h − 2h + h is not always x (every addition "
@@ -414,11 +423,11 @@ def judge(exercise: Exercise, case: Case, expected: Any, outcome: Outcome, *, nu
                                  "instead (x = x * 2, not x *= 2 or x.mul_(2)).").format(
                                      name=name, inputs=", ".join(outcome.mutated)))
     if exercise.warning_free and outcome.warnings:
-        return Verdict("fail", _("{name}: produced a warning: {warning}. The answer must be computed without overflow "
-                                 "or invalid operations.").format(name=name, warning=outcome.warnings[0]),
-                       hint=recognise(exercise, case, expected, outcome.value, recognise_with))
+        return failed(_("{name}: produced a warning: {warning}. The answer must be computed without overflow "
+                        "or invalid operations.").format(name=name, warning=outcome.warnings[0]),
+                      recognised(exercise, case, expected, outcome.value, recognise_with))
     if case.gradient:
         problem = _("the gradient autograd computes through your function (what a network using it would train "
                     "with) is not the derivative. {problem}").format(problem=problem)
-    return Verdict("fail", _("{name}: {problem}").format(name=name, problem=problem),
-                   hint=recognise(exercise, case, expected, outcome.value, recognise_with))
+    return failed(_("{name}: {problem}").format(name=name, problem=problem),
+                  recognised(exercise, case, expected, outcome.value, recognise_with))

@@ -9,22 +9,38 @@ appearance, so renaming or reformatting a pasted reference still matches; attrib
 does. A short reference (a one-liner such as `a * x + b`) is what an honest learner writes
 too, so it is flagged only when the answer also carries the reference's docstring or one of its
 comments. Flags never change a grade; the instructor reads them in the gradebook.
+
+`answer_forms` gives, per answered function, a digest of that normal form: the class report
+buckets the class's answers by digest (one pass, never a comparison of every pair) to show
+which students handed in the same code.
 """
 
 from __future__ import annotations
 
 import ast
 import functools
+import hashlib
 import inspect
 import io
 import textwrap
+import threading
 import tokenize
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 
 from coursekit.exercises.model import Exercise
 
-__all__ = ["MIN_NODES", "normalised", "reference_copies"]
+# CPython 3.11's parser is not safe to call from several threads at once ("AST constructor recursion depth
+# mismatch", python/cpython#106905), and the grader parses answers from its worker threads
+_PARSE_LOCK = threading.Lock()
+
+
+def _parse(source: str) -> ast.Module:
+    with _PARSE_LOCK:
+        return ast.parse(source)
+
+
+__all__ = ["MIN_NODES", "AnswerForm", "answer_forms", "normalised", "reference_copies", "reference_flag"]
 
 #: a reference with fewer nodes than this (after normalising) is flagged only with its docstring or a comment
 MIN_NODES = 40
@@ -93,7 +109,7 @@ class _Normaliser(ast.NodeTransformer):
 def normalised(function: ast.FunctionDef | ast.AsyncFunctionDef) -> tuple[str, int]:
     """A function definition's normal form (names by order of appearance; no docstrings, comments, annotations
     or formatting) and the number of nodes of its body."""
-    tree = _Normaliser().visit(ast.parse(ast.unparse(function)).body[0])
+    tree = _Normaliser().visit(_parse(ast.unparse(function)).body[0])
     return ast.dump(tree), sum(1 for statement in tree.body for _ in ast.walk(statement))
 
 
@@ -116,7 +132,7 @@ class _Shape:
 def _reference_shape(exercise: Exercise) -> _Shape | None:
     try:
         source = textwrap.dedent(inspect.getsource(exercise.reference))
-        function = ast.parse(source).body[0]
+        function = _parse(source).body[0]
     except (OSError, TypeError, SyntaxError, IndexError):
         return None
     if not isinstance(function, (ast.FunctionDef, ast.AsyncFunctionDef)):
@@ -140,7 +156,7 @@ def _definitions(cells: Iterable[tuple[int, str]]) -> dict[str, tuple[ast.Functi
     found: dict[str, tuple[ast.FunctionDef | ast.AsyncFunctionDef, str]] = {}
     for _, source in cells:
         try:
-            tree = ast.parse(_python(source))
+            tree = _parse(_python(source))
         except (SyntaxError, ValueError, RecursionError, MemoryError):
             continue
         for node in tree.body:
@@ -155,21 +171,40 @@ def _carries_marks(function: ast.FunctionDef | ast.AsyncFunctionDef, source: str
     return bool(own & shape.marks)
 
 
-def reference_copies(cells: Sequence[tuple[int, str]], exercises: Sequence[Exercise]) -> list[str]:
-    """One flag per answer whose code is its exercise's reference solution (see the module's doc)."""
+@dataclass(frozen=True)
+class AnswerForm:
+    """One answered function in normal form: a digest of the form, its size, and whether it is the reference's."""
+
+    digest: str  # the first 16 hex digits of the sha256 of the normal form
+    nodes: int  # syntax nodes of the body: below MIN_NODES the same code is what anyone would write
+    reference: bool  # the module's rule: the reference's form, and long enough or carrying its docstring/comments
+
+
+def answer_forms(cells: Sequence[tuple[int, str]], exercises: Sequence[Exercise]) -> dict[str, AnswerForm]:
+    """The normal form of each function exercise's answer in the cells (exercises without one are left out)."""
     definitions = _definitions(cells)
-    flags = []
+    found = {}
     for exercise in exercises:
         if exercise.kind != "function" or exercise.id not in definitions:
             continue
-        shape = _reference_shape(exercise)
         function, source = definitions[exercise.id]
         try:
-            form, _ = normalised(function)
+            form, nodes = normalised(function)
         except (SyntaxError, ValueError, RecursionError):
             continue
-        if shape is not None and form == shape.form and \
-                (shape.nodes >= MIN_NODES or _carries_marks(function, source, shape)):
-            flags.append(f"{exercise.id}: the code is the reference solution's (names, comments and formatting "
-                         "aside)")
-    return flags
+        shape = _reference_shape(exercise)
+        same = shape is not None and form == shape.form and \
+            (shape.nodes >= MIN_NODES or _carries_marks(function, source, shape))
+        found[exercise.id] = AnswerForm(hashlib.sha256(form.encode()).hexdigest()[:16], nodes, same)
+    return found
+
+
+def reference_flag(exercise_id: str) -> str:
+    """The gradebook's flag of an answer that is its exercise's reference solution."""
+    return f"{exercise_id}: the code is the reference solution's (names, comments and formatting aside)"
+
+
+def reference_copies(cells: Sequence[tuple[int, str]], exercises: Sequence[Exercise]) -> list[str]:
+    """One flag per answer whose code is its exercise's reference solution (see the module's doc)."""
+    forms = answer_forms(cells, exercises)
+    return [reference_flag(e.id) for e in exercises if e.id in forms and forms[e.id].reference]

@@ -2,7 +2,8 @@
 
 Layout of an output folder:
 
-    gradebook.csv            one row per student: id, source, one column per exercise, total, problem, flags
+    gradebook.csv            one row per student: id, source, LMS id, one column per exercise, total, problem, flags
+    canvas.csv               for a Canvas download: the totals in Canvas's gradebook import format
     gradebook.meta.json      assignment, seed, exercises and their points, limits, sandbox (written when a run
                              starts, with "finished": false until it ends)
     results/<student>.json   every exercise's points, status and message
@@ -29,18 +30,33 @@ from typing import Any
 from coursekit.grading.check import CheckResult
 from coursekit.grading.compare import Verdict
 from coursekit.grading.journal import Journal, atomic_write, hold
+from coursekit.grading.lms_grades import CANVAS_CSV, canvas_csv
 from coursekit.grading.printable import csv_cell, printable
 from coursekit.i18n import _, language, using_language
 
-__all__ = ["ExerciseResult", "StudentResult", "merge", "missing_shards", "write_gradebook", "write_started",
+__all__ = ["CaseMark", "ExerciseResult", "StudentResult", "merge", "missing_shards", "write_gradebook", "write_started",
            "write_student"]
 
 GRADEBOOK, META, JOURNAL = "gradebook.csv", "gradebook.meta.json", "journal.jsonl"
 
 
 @dataclass(frozen=True)
+class CaseMark:
+    """How one case of an exercise went for one student (for the class report; never shown to the student)."""
+
+    status: str  # pass, fail, error (raised, or stopped the worker), not_run (an earlier failure ended the exercise)
+    mistake: str | None = None  # the name of the recognised mistake, if one was
+
+
+@dataclass(frozen=True)
 class ExerciseResult:
-    """One exercise's grade for one student, with the learner-facing message of its first failure."""
+    """One exercise's grade for one student, with the learner-facing message of its first failure.
+
+    `cases`, `digest`, `nodes` and `match` are for the class report: each case's mark, and the answer's code in
+    normal form (`coursekit.grading.copies`): its digest, its size, and "reference" when it is the reference
+    solution's code or "course" when the answer is the course's own function. Results written before they
+    existed lack them (empty).
+    """
 
     id: str
     title: str
@@ -53,6 +69,15 @@ class ExerciseResult:
     hint: str | None = None
     note: str = ""
     problem: str = ""  # what stopped the grading of this exercise (timeout, crash, ...), for the instructor
+    cases: tuple[CaseMark, ...] = ()
+    digest: str = ""
+    nodes: int = 0
+    match: str = ""
+
+    @classmethod
+    def from_json(cls, data: dict[str, Any]) -> ExerciseResult:
+        marks = tuple(CaseMark(**m) for m in data.get("cases", ()))
+        return cls(**{**data, "cases": marks})
 
     def cleaned(self) -> ExerciseResult:
         """The same result with every text printable (messages keep their line breaks)."""
@@ -83,13 +108,14 @@ class StudentResult:
     stopped: tuple[str, ...] = field(default=())  # cells that stopped the worker and were skipped
     unread: tuple[str, ...] = field(default=())  # other files of the submission that were not graded, and why
     flags: tuple[str, ...] = field(default=())  # for the instructor: e.g. byte-identical to another submission
+    lms_id: str = ""  # the student's id in the LMS the class was downloaded from (Canvas user id, ...)
 
     def to_json(self) -> dict[str, Any]:
         return asdict(self)
 
     @classmethod
     def from_json(cls, data: dict[str, Any]) -> StudentResult:
-        exercises = tuple(ExerciseResult(**e) for e in data.get("exercises", ()))
+        exercises = tuple(ExerciseResult.from_json(e) for e in data.get("exercises", ()))
         return cls(**{**data, "exercises": exercises, "notes": tuple(data.get("notes", ())),
                       "stopped": tuple(data.get("stopped", ())), "unread": tuple(data.get("unread", ())),
                       "flags": tuple(data.get("flags", ()))})
@@ -98,6 +124,7 @@ class StudentResult:
         """The same result with every text printable: nothing a student wrote can act on a terminal."""
         return dataclasses.replace(
             self, student=printable(self.student), source=printable(self.source), problem=printable(self.problem),
+            lms_id=printable(self.lms_id),
             exercises=tuple(e.cleaned() for e in self.exercises), notes=tuple(printable(n) for n in self.notes),
             stopped=tuple(printable(s) for s in self.stopped), unread=tuple(printable(u) for u in self.unread),
             flags=tuple(printable(f) for f in self.flags))
@@ -168,15 +195,18 @@ def write_gradebook(out: Path, results: list[StudentResult], meta: dict[str, Any
     ids = [e["id"] for e in meta["exercises"]]
     buffer = io.StringIO()
     writer = csv.writer(buffer, lineterminator="\n")
-    writer.writerow(["student", "source", *ids, "total", "problem", "flags"])
+    writer.writerow(["student", "source", "lms_id", *ids, "total", "problem", "flags"])
     results = [r.cleaned() for r in results]
     for result in sorted(results, key=lambda r: r.student):
         points = {e.id: e.points for e in result.exercises}
-        writer.writerow([csv_cell(result.student), csv_cell(result.source),
+        writer.writerow([csv_cell(result.student), csv_cell(result.source), csv_cell(result.lms_id),
                          *(f"{points.get(i, 0.0):g}" for i in ids), f"{result.total:g}",
                          csv_cell("; ".join(result.problems())), csv_cell("; ".join(result.flags))])
     atomic_write(out / META, json.dumps({**meta, "students": len(results), "finished": True}, indent=1) + "\n")
     atomic_write(out / GRADEBOOK, buffer.getvalue())
+    if meta.get("layout") == "canvas":
+        atomic_write(out / CANVAS_CSV, canvas_csv(results, assignment=meta["assignment"],
+                                                  max_total=meta.get("max_total")))
     if gradescope and len(results) == 1:
         atomic_write(out / "results.json", json.dumps(_gradescope(results[0]), indent=1) + "\n")
     return out / GRADEBOOK
@@ -193,6 +223,8 @@ def _differences(a: dict[str, Any], b: dict[str, Any]) -> list[str]:
     found = [f"{key} {a.get(key)} vs {b.get(key)}" for key in ("assignment", "seed") if a.get(key) != b.get(key)]
     if a.get("language", "en") != b.get("language", "en"):  # the feedback's language
         found.append(f"language {a.get('language', 'en')} vs {b.get('language', 'en')}")
+    if (a.get("bank") or {}).get("sha256") != (b.get("bank") or {}).get("sha256"):
+        found.append("a different private bank (--bank)")
     if a.get("exercises") != b.get("exercises"):
         found.append("different exercises or points (graded by different coursekit versions?)")
     return found

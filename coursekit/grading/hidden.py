@@ -14,7 +14,7 @@ from collections.abc import Callable
 from typing import Any
 
 from coursekit.exercises.model import Case, Exercise
-from coursekit.grading.compare import NO_GRADIENT, NOT_ATTEMPTED, Outcome, Verdict, compare, recognise
+from coursekit.grading.compare import NO_GRADIENT, NOT_ATTEMPTED, Outcome, Verdict, compare, failed, recognised
 from coursekit.grading.plain import Array
 from coursekit.i18n import N_, _
 
@@ -70,5 +70,5 @@ def hidden_verdict(exercise: Exercise, case: Case, expected: Any, outcome: Outco
         problem = _("the gradient autograd computes through your function is not the derivative: {problem}").format(
             problem=problem)
     # a recognised mistake is one of the exercise's own sentences, chosen by the grader
-    return Verdict("fail", said(_("{name}: {problem}{details}."), problem=problem),
-                   hint=recognise(exercise, case, expected, outcome.value, wrong_output))
+    return failed(said(_("{name}: {problem}{details}."), problem=problem),
+                  recognised(exercise, case, expected, outcome.value, wrong_output))

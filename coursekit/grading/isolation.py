@@ -82,7 +82,7 @@ class Confinement:
     mount_point: str  # an empty directory the worker's private root is mounted on
     binds: tuple[str, ...] = ()  # directories visible (read-only) inside the worker
     links: tuple[tuple[str, str], ...] = ()  # top-level symlinks such as /lib -> usr/lib
-    hidden: tuple[str, ...] = ()  # directories inside the binds that the worker sees empty
+    hidden: tuple[str, ...] = ()  # folders and files inside the binds that the worker sees empty
     as_root: bool = False  # the grader runs as root: workers get their own unprivileged uid
     report: list[str] = field(default_factory=list, compare=False)
 
@@ -168,6 +168,8 @@ def enter_namespaces(conf: Confinement, *, file_mb: int, uid: int | None, file_c
         if os.path.isdir(root + path):
             _mount("hidden", root + path, "tmpfs", MS_RDONLY | MS_NOSUID | MS_NODEV | MS_NOEXEC,
                    "size=4k,nr_inodes=8,mode=555")
+        elif os.path.isfile(root + path):  # a file (an instructor's private bank): /dev/null over it reads empty
+            _mount("/dev/null", root + path, None, MS_BIND)
     os.makedirs(root + "/dev", exist_ok=True)
     for device in DEVICES:
         if os.path.exists(device):

@@ -73,14 +73,17 @@ class Sandbox:
 
     `language` is the one the workers write their messages in (a broken rule, a result autograd cannot
     differentiate); it must be the class's, and it is passed explicitly since the zygote's environment is
-    scrubbed (default: the current language).
+    scrubbed (default: the current language). `private` are an instructor's private exercises, as
+    `coursekit.grading.withhold.describe` reduces them.
     """
 
     def __init__(self, *, limits: Limits | None = None, hidden: Sequence[Path] = (),
-                 language: str | None = None) -> None:
+                 language: str | None = None, private: Sequence[dict[str, Any]] = ()) -> None:
         self.limits = limits or Limits()
         self.language = i18n.language() if language is None else i18n.normalise(language)
         self._hidden = [str(Path(p).resolve()) for p in hidden]
+        # an instructor's private exercises, as `coursekit.grading.withhold.describe` reduces them
+        self.private: tuple[dict[str, Any], ...] = tuple(private)
         self._lock = threading.Lock()
         remove_stale_folders()
         self._tmp = Path(tempfile.mkdtemp(prefix=f"{FOLDER_PREFIX}{os.getpid()}-"))
@@ -117,7 +120,8 @@ class Sandbox:
         config = {"mount_point": str(self._tmp / "root"), "fallback_root": str(self._tmp / "work"),
                   "uid_base": uid_base, "hidden": [str(Path(coursekit.exercises.__file__).resolve().parent),
                                                    *self._hidden],
-                  "limits": dataclasses.asdict(self.limits), "language": self.language}
+                  "limits": dataclasses.asdict(self.limits), "language": self.language,
+                  "private": list(self.private)}
         try:
             send(control, config)
             ready, _ = receive(control, deadline=time.monotonic() + 180)

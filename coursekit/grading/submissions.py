@@ -1,7 +1,8 @@
 """Find the submissions in a folder and read each notebook into the code the grader runs.
 
-Two layouts are read: a flat folder of `<student>.ipynb`, and nbgrader's
-`submitted/<student>/<assignment>/<notebook>.ipynb`. A notebook is matched to its
+Two layouts are read here: a flat folder of `<student>.ipynb`, and nbgrader's
+`submitted/<student>/<assignment>/<notebook>.ipynb` (Canvas, Moodle and Gradescope downloads,
+zipped or not, are recognised by `coursekit.grading.lms`). A notebook is matched to its
 assignment (a course notebook's stem such as `03_activations`) by the notebook-level
 metadata `"coursekit": {"notebook": ...}` that every course notebook carries, or by
 nbgrader's assignment folder when that is named after a course notebook; the instructor
@@ -53,6 +54,10 @@ class Submission:
     root: Path
     source: str = ""  # the file (flat layout) or folder (nbgrader) the id was made from, relative to root
     refused: tuple[tuple[str, str], ...] = ()  # (path relative to root, reason) of entries not read
+    lms_id: str = ""  # the student's id in the LMS the files came from (coursekit.grading.lms)
+    names: tuple[str, ...] = ()  # for LMS layouts: each candidate's name as handed in (candidates latest first)
+    together: str = ""  # the LMS submission this student handed in with others (a Gradescope group)
+    notes: tuple[str, ...] = ()  # for the instructor, from the LMS (a late submission, a missing id)
 
 
 @dataclass(frozen=True)
@@ -61,7 +66,7 @@ class Discovery:
 
     submissions: tuple[Submission, ...]
     root: Path
-    layout: str  # "flat" or "nbgrader"
+    layout: str  # "flat", "nbgrader", or an LMS's: "canvas", "moodle", "gradescope"
     skipped: tuple[tuple[str, str], ...] = ()
 
 

@@ -10,6 +10,10 @@ with what they use (`coursekit.exercises.functions`). Everything else the topic 
 is deleted and garbage-collected, so it is not in the worker's memory at all; each topic module in
 `sys.modules` becomes a stand-in whose every name raises `ReferenceWithheld`.
 
+An instructor's private exercises (`coursekit.grading.bank`) are never imported where the worker
+runs: `describe` reduces each to the same plain facts a withheld exercise keeps, sent to the
+zygote as data, and `hold_private` registers the stand-ins built from them there.
+
 The infrastructure modules (model, registry, cases, functions, rules, source) stay whole; they hold
 no answers. The course engine of notebook 08 (`coursekit.engine`) stays too: its operations run the
 notebook's demonstrations and the learner's own backward passes. Several of its functions are what
@@ -31,8 +35,11 @@ from typing import Any
 
 from coursekit.exercises import functions, registry
 from coursekit.exercises.model import Exercise, NamedFunction
+from coursekit.exercises.rules import Rule
+from coursekit.grading.rules import resolve_all
 
-__all__ = ["KEPT_MODULES", "ReferenceWithheld", "needed_names", "withhold_references", "withheld_exercise"]
+__all__ = ["KEPT_MODULES", "ReferenceWithheld", "describe", "hold_private", "needed_names", "withhold_references",
+           "withheld_exercise"]
 
 PACKAGE = "coursekit.exercises"
 #: modules of the bank that hold no answers and stay whole in the worker
@@ -127,26 +134,54 @@ def _no_hidden_cases(rng: Any) -> list[Any]:
     return []
 
 
-def _stand_in(exercise: Exercise) -> Callable[..., Any]:
-    exercise_id = exercise.id  # the stand-in must not keep the exercise (and its reference) alive
+def _inputs(exercise: Exercise) -> list[tuple[str, int]] | None:
+    """The names and kinds of the reference's parameters (none of its defaults), or None if it has no signature."""
+    try:
+        return [(p.name, int(p.kind)) for p in inspect.signature(exercise.reference).parameters.values()]
+    except (TypeError, ValueError):
+        return None
+
+
+def _stand_in(exercise_id: str, inputs: list[tuple[str, int]] | None) -> Callable[..., Any]:
+    """A reference that raises ReferenceWithheld and keeps only the input names (messages name inputs by them)."""
 
     def reference(*args: Any, **kwargs: Any) -> Any:
         raise ReferenceWithheld(f"The reference solution of {exercise_id} is not available while grading.")
 
-    try:  # the input names only (messages name inputs by them), none of the reference's defaults
-        parameters = inspect.signature(exercise.reference).parameters.values()
+    if inputs is not None:
         reference.__signature__ = inspect.Signature(  # type: ignore[attr-defined]
-            [inspect.Parameter(p.name, p.kind) for p in parameters])
-    except (TypeError, ValueError):
-        pass
-    reference.__name__ = reference.__qualname__ = exercise.id
+            [inspect.Parameter(name, inspect._ParameterKind(kind)) for name, kind in inputs])
+    reference.__name__ = reference.__qualname__ = exercise_id
     return reference
 
 
 def withheld_exercise(exercise: Exercise) -> Exercise:
     """The exercise as the worker holds it: id, kind, rules, tolerances and the names of its inputs only."""
-    return dataclasses.replace(exercise, reference=_stand_in(exercise), public_cases=_no_cases,
+    return dataclasses.replace(exercise, reference=_stand_in(exercise.id, _inputs(exercise)), public_cases=_no_cases,
                                hidden_cases=_no_hidden_cases, mistakes=(), derivative=None)
+
+
+def describe(exercise: Exercise) -> dict[str, Any]:
+    """A private exercise as plain data for the zygote: what the worker's stand-in of it holds, nothing more."""
+    return {"id": exercise.id, "notebook": exercise.notebook, "title": exercise.title, "kind": exercise.kind,
+            "inputs": _inputs(exercise), "rules": [dataclasses.asdict(rule) for rule in exercise.rules]}
+
+
+def hold_private(descriptions: list[dict[str, Any]]) -> list[str]:
+    """In the zygote, after `withhold_references`: register a stand-in for each private exercise; returns the ids."""
+    held = []
+    for item in descriptions:
+        rules = tuple(Rule(r["kind"], r["text"], tuple(r.get("names", ())), int(r.get("limit", 0)))
+                      for r in item.get("rules", ()))
+        inputs = item.get("inputs")
+        stand_in = Exercise(str(item["id"]), str(item["notebook"]), str(item["title"]),
+                            reference=_stand_in(str(item["id"]), [(str(n), int(k)) for n, k in inputs]
+                                                if inputs is not None else None),
+                            public_cases=_no_cases, hidden_cases=_no_hidden_cases, kind=item["kind"], rules=rules)
+        resolve_all(rules)  # the torch callables they name, looked up once here rather than in every worker
+        registry._REGISTRY[stand_in.id] = stand_in
+        held.append(stand_in.id)
+    return held
 
 
 def withhold_references() -> list[str]:

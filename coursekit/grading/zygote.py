@@ -216,6 +216,9 @@ def main(argv: list[str] | None = None) -> int:
     i18n.catalogue(i18n.language())
     _warm_imports()
     prepare()
+    from coursekit.grading.withhold import hold_private
+
+    hold_private(config.get("private", []))  # an instructor's private exercises, as the facts the worker needs
     import gc
     gc.collect()
     gc.freeze()  # objects made so far stay out of every collection: forked workers do not copy their pages

@@ -19,6 +19,7 @@ from coursekit.plots.optimisation import (
     surface,
     trajectories,
 )
+from coursekit.plots.report import case_map, exercise_outcomes, score_histogram
 from coursekit.plots.softmax import jacobian_heatmap, probability_bars
 from coursekit.plots.style import PALETTE, color, figure, finish, style_axes
 from coursekit.plots.surfaces import eigenvalue_spectrum, index_vs_loss, slice_contours, slice_lines
@@ -31,3 +32,4 @@ __all__ += ["contour", "critical_points", "function_and_derivative", "gradient_f
 __all__ += ["jacobian_heatmap", "probability_bars"]
 __all__ += ["decision_boundary", "layer_stats", "training_curves"]
 __all__ += ["eigenvalue_spectrum", "index_vs_loss", "slice_contours", "slice_lines"]
+__all__ += ["case_map", "exercise_outcomes", "score_histogram"]

@@ -28,3 +28,17 @@ def test_a_freshly_opened_notebook_shows_the_explorers_static_picture(page, lab,
         assert image_bytes(image).startswith(b"\x89PNG"), "the explorer's stored output is not a picture"
         text = output.inner_text()
         assert "VBox(" not in text and "HBox(" not in text, f"the explorer shows widget text: {text[:200]}"
+
+
+def test_opening_a_notebook_does_not_mark_it_modified(page, lab, output_dir):
+    """Opened, its kernel started, nothing run: JupyterLab must not think the notebook changed (so closing it
+    asks nothing). The stored kernelspec and metadata are what the installed kernel writes."""
+    server, _folder = lab
+    shots = Recorder(page, output_dir, "4-fallback")
+    with shots.step("opened-unmodified"):
+        open_notebook(page, server.url, server.token, "03_activations.ipynb")
+        page.wait_for_timeout(3000)  # give JupyterLab time to notice a kernelspec it would rewrite
+        tab = page.locator(".lm-TabBar-tab.lm-mod-current", has_text="03_activations.ipynb").first
+        tab.wait_for()
+        classes = tab.get_attribute("class") or ""
+        assert "jp-mod-dirty" not in classes, "the freshly opened notebook is marked modified"

@@ -105,7 +105,7 @@ def test_missing_or_empty_or_wrong_kind_of_submissions_folder(tmp_path, capsys, 
     (tmp_path / "empty").mkdir()
     _refused(capsys, [str(tmp_path / "empty"), "--out", str(out)], "No notebooks found")
     _refused(capsys, [str(small_class / "ada.ipynb"), "--out", str(out)],
-             "is a file: pass the folder that holds the submitted notebooks")
+             "is a file but not a zip: pass the folder that holds the submitted notebooks")
     assert not out.exists()
 
 
